@@ -1,0 +1,6 @@
+"""Multi-agent controller registry."""
+from controllers.role_controller import RoleController
+
+REGISTRY = {
+    "roles": RoleController,
+}

@@ -1,0 +1,111 @@
+"""Role-based multi-agent controller: every slot acts by its role (SPEC §5)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from munch import Munch
+
+from components.action_selectors import REGISTRY as SELECTORS
+from controllers.policy_networks import CONFIG_FILE, PolicyNetworks
+from controllers.roles import RoleSpec, validate_roles
+from utils.checkpoint import find_checkpoint
+
+
+class RoleController:
+    """Chooses the actions of all agent slots of a batch of envs.
+
+    ``role_of_slot [B,N]`` (index into ``roles``) says who plays each slot in each env; it is
+    fixed per episode (permuted per env when ``shuffle_slots``) and written into the batch
+    as the episode-constant field ``role``, so learners select their data by role, never
+    by position. Learned roles are evaluated in one network call for all their slots.
+    """
+
+    def __init__(self, args: Munch) -> None:
+        self.args = args
+        self.roles: list[RoleSpec] = validate_roles(args)
+        self.role_index = {role.name: i for i, role in enumerate(self.roles)}
+        self.default_assignment = np.array([self.role_index[r] for r in args.roles], dtype=np.int64)
+        learned = [r for r in self.roles if r.kind == "learned"]
+        self.learned_role: RoleSpec | None = learned[0] if learned else None
+        self.policy = PolicyNetworks.from_args(args).to(args.device) if self.learned_role else None
+        self.frozen = {r.name: self._load_frozen(r) for r in self.roles if r.kind == "ckpt"}
+        self.rules = {r.name: self._make_rule(r) for r in self.roles if r.kind == "rule"}
+        self.np_rng = np.random.default_rng(args.seed)
+        self.torch_rng = torch.Generator().manual_seed(int(args.seed))
+        self.role_of_slot = self.default_assignment[None].copy()
+
+    def _make_rule(self, role: RoleSpec):
+        from envs import rule_based
+        return rule_based.make(self.args.env, role.name)
+
+    def _load_frozen(self, role: RoleSpec) -> PolicyNetworks:
+        directory, _ = find_checkpoint(role.path) if not _has_policy(role.path) else (role.path, 0)
+        expect = {"obs_shape": list(self.args.obs_shape), "n_actions": self.args.n_actions,
+                  "n_agents": self.args.n_agents, "env": self.args.env}
+        nets = PolicyNetworks.load(directory, expect).to(self.args.device)
+        nets.requires_grad_(False)
+        return nets
+
+    # ----------------------------------------------------------------------------------
+    def init_episode(self, batch_size: int) -> np.ndarray:
+        """Assign roles to slots for a new batch of episodes; returns ``role_of_slot [B,N]``."""
+        assignment = np.broadcast_to(self.default_assignment, (batch_size, self.args.n_agents))
+        if self.args.shuffle_slots:
+            assignment = self.np_rng.permuted(assignment, axis=1)
+        self.role_of_slot = np.ascontiguousarray(assignment)
+        return self.role_of_slot
+
+    def role_mask(self, role_name: str) -> np.ndarray:
+        """``bool [B,N]``: where ``role_name`` plays in the current episodes."""
+        return self.role_of_slot == self.role_index[role_name]
+
+    def select_actions(self, env, obs: torch.Tensor, time: torch.Tensor, avail: torch.Tensor,
+                       test_mode: bool = False) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
+        """Actions ``int64 [B,N]`` for every slot (only available actions) and per-step extras."""
+        batch_size, n_agents = self.role_of_slot.shape
+        actions = np.zeros((batch_size, n_agents), dtype=np.int64)
+        selector = SELECTORS["greedy" if test_mode and self.args.test_greedy else "multinomial"]
+        for role in self.roles:
+            mask = self.role_of_slot == self.role_index[role.name]
+            if not mask.any():
+                continue
+            if role.kind == "rule":
+                slots = np.flatnonzero(mask.any(axis=0))
+                chosen = np.zeros_like(actions)
+                chosen[:, slots] = self.rules[role.name].act(env, slots)
+                actions[mask] = chosen[mask]
+                continue
+            nets = self.policy if role.kind == "learned" else self.frozen[role.name]
+            env_idx, slot_idx = (torch.from_numpy(a) for a in np.nonzero(mask))
+            with torch.no_grad():
+                logits, _ = nets(obs[env_idx, slot_idx], time[env_idx].unsqueeze(-1), slot_idx)
+                chosen = selector(logits, avail[env_idx, slot_idx], self.torch_rng)
+            actions[env_idx.numpy(), slot_idx.numpy()] = chosen.cpu().numpy()
+        return actions, {}
+
+    # ----------------------------------------------------------------------------------
+    def parameters(self):
+        """Parameters of the learned role's networks (empty when nothing is learned)."""
+        return self.policy.parameters() if self.policy is not None else iter(())
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """Learned modules, by name, for checkpoints."""
+        return {"policy": self.policy} if self.policy is not None else {}
+
+    def rng_state(self) -> dict:
+        return {"np_rng": self.np_rng.bit_generator.state, "torch_rng": self.torch_rng.get_state()}
+
+    def set_rng_state(self, state: dict) -> None:
+        self.np_rng.bit_generator.state = state["np_rng"]
+        self.torch_rng.set_state(state["torch_rng"])
+
+    def save_models(self, directory: str) -> None:
+        """Write the learned role's networks in a form ``ckpt:<directory>`` roles can load."""
+        if self.policy is not None:
+            self.policy.save(directory)
+
+
+def _has_policy(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, CONFIG_FILE))

@@ -1,0 +1,457 @@
+"""Shared batched grid machinery for the HOP grid games (SPEC §4).
+
+``GridCore`` holds B independent envs as numpy arrays (see docs/ARCHITECTURE.md,
+"Batched core"); subclasses (``StagHuntCore``, ``SnowdriftCore``) define the actions that
+interact with prey and how an interaction is resolved into rewards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
+
+import numpy as np
+
+from envs.env_args import EnvArgsError, validate_env_args
+
+STAY = 4
+MOVE_NAMES = ("UP", "DOWN", "LEFT", "RIGHT", "STAY")
+MOVE_DELTAS = np.array([[-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dtype=np.int64)
+MAX_WALL_ROUNDS = 1_000
+WALL_TRIES_PER_ROUND = 4
+WALL_CANDIDATES_PER_PIECE = 4
+
+
+def _piece_variants(cells: list[tuple[int, int]]) -> list[tuple[tuple[int, int], ...]]:
+    """All distinct rotations/reflections of a piece, normalised to a (0, 0) corner."""
+    variants = set()
+    for flip in (False, True):
+        pts = [(r, -c) if flip else (r, c) for r, c in cells]
+        for _ in range(4):
+            pts = [(c, -r) for r, c in pts]
+            r0, c0 = min(r for r, _ in pts), min(c for _, c in pts)
+            variants.add(tuple(sorted((r - r0, c - c0) for r, c in pts)))
+    return sorted(variants)
+
+
+# Wall piece kinds: straight 3, straight 4, L of 3 cells, L of 4 cells. A piece is drawn by
+# kind (uniform) then orientation (uniform); offsets are padded to 4 cells with a repeat.
+_WALL_KINDS = [_piece_variants(c) for c in (
+    [(0, 0), (0, 1), (0, 2)], [(0, 0), (0, 1), (0, 2), (0, 3)],
+    [(0, 0), (1, 0), (1, 1)], [(0, 0), (1, 0), (2, 0), (2, 1)])]
+_PIECE_OFFSETS = np.array([list(v) + [v[0]] * (4 - len(v)) for kind in _WALL_KINDS for v in kind], dtype=np.int64)
+_PIECE_SIZE = np.array([len(v) for kind in _WALL_KINDS for v in kind], dtype=np.int64)
+_KIND_START = np.cumsum([0] + [len(k) for k in _WALL_KINDS])[:-1]
+_KIND_COUNT = np.array([len(k) for k in _WALL_KINDS], dtype=np.int64)
+_PIECE_EXTENT = _PIECE_OFFSETS.max(axis=1) + 1  # [P, 2] (height, width)
+
+
+@dataclass
+class CoreState:
+    """Deep copy of a batched core's simulator state (arrays and per-env RNG states)."""
+
+    walls: np.ndarray
+    agent_pos: np.ndarray
+    alive: np.ndarray
+    prey_pos: np.ndarray
+    prey_kind: np.ndarray
+    prey_alive: np.ndarray
+    t: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    rng_states: list[dict]
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.t.shape[0])
+
+
+_ARRAY_FIELDS = tuple(f.name for f in fields(CoreState) if f.name != "rng_states")
+
+
+@dataclass
+class Layout:
+    """A parsed ``env_args.layout``: walls, prey (positions, kinds) and agent starts."""
+
+    walls: np.ndarray
+    prey_pos: np.ndarray
+    prey_kind: np.ndarray
+    agent_pos: np.ndarray
+
+
+def parse_layout(env_name: str, rows: Sequence[str], prey_chars: dict[str, int], n_agents: int) -> Layout:
+    """Parse layout rows (``.`` empty, ``#`` wall, prey letters, ``1``..``9`` agent starts)."""
+    allowed = "." + "#" + "".join(prey_chars) + "123456789"[:max(n_agents, 1)]
+    width = len(rows[0])
+    walls = np.zeros((len(rows), width), dtype=bool)
+    prey_pos, prey_kind, agents = [], [], {}
+    for r, row in enumerate(rows):
+        if len(row) != width:
+            raise EnvArgsError(f"{env_name}: env_args.layout rows must have equal length: row 0 has {width} "
+                               f"characters, row {r} has {len(row)} ({row!r})")
+        for c, ch in enumerate(row):
+            if ch == "#":
+                walls[r, c] = True
+            elif ch in prey_chars:
+                prey_pos.append((r, c))
+                prey_kind.append(prey_chars[ch])
+            elif ch in "123456789" and int(ch) <= n_agents:
+                if ch in agents:
+                    raise EnvArgsError(f"{env_name}: env_args.layout places agent {ch} twice "
+                                       f"(row {agents[ch][0]}, col {agents[ch][1]} and row {r}, col {c})")
+                agents[ch] = (r, c)
+            elif ch in "123456789":
+                raise EnvArgsError(f"{env_name}: env_args.layout places agent digit {ch!r} at row {r}, col {c} "
+                                   f"but n_agents = {n_agents} (digits 1..{n_agents} allowed)")
+            elif ch != ".":
+                raise EnvArgsError(f"{env_name}: unknown character {ch!r} in env_args.layout at row {r}, col {c}; "
+                                   f"allowed characters: {' '.join(allowed)}")
+    missing = [str(k) for k in range(1, n_agents + 1) if str(k) not in agents]
+    if missing:
+        raise EnvArgsError(f"{env_name}: env_args.layout must place exactly n_agents = {n_agents} agents "
+                           f"(digits 1..{n_agents}); missing digit(s) {', '.join(missing)}")
+    order = sorted(range(len(prey_kind)), key=lambda k: prey_kind[k])  # prey ordered by kind, then row-major
+    return Layout(walls=walls,
+                  prey_pos=np.array([prey_pos[k] for k in order], dtype=np.int64).reshape(-1, 2),
+                  prey_kind=np.array([prey_kind[k] for k in order], dtype=np.int64),
+                  agent_pos=np.array([agents[str(k)] for k in range(1, n_agents + 1)], dtype=np.int64))
+
+
+def free_cells_connected(walls: np.ndarray) -> np.ndarray:
+    """For walls bool[B,H,W], whether all free cells of each env form one 4-connected region."""
+    free = ~walls
+    flat = free.reshape(len(free), -1)
+    reach = np.zeros_like(flat)
+    reach[np.arange(len(flat)), flat.argmax(axis=1)] = True
+    reach = reach.reshape(free.shape) & free
+    while True:
+        grown = reach.copy()
+        grown[:, 1:] |= reach[:, :-1]
+        grown[:, :-1] |= reach[:, 1:]
+        grown[:, :, 1:] |= reach[:, :, :-1]
+        grown[:, :, :-1] |= reach[:, :, 1:]
+        grown &= free
+        if np.array_equal(grown, reach):
+            return (reach == free).all(axis=(1, 2))
+        reach = grown
+
+
+def random_walls(rngs: Sequence[np.random.Generator], height: int, width: int,
+                 n_walls: int, n_free_needed: int) -> np.ndarray:
+    """Draw ``n_walls`` non-overlapping pieces per env, retrying an env until its free cells
+    are connected and at least ``n_free_needed``. Each env only consumes its own RNG.
+
+    Each round draws ``WALL_TRIES_PER_ROUND`` tries per env (the first valid one is kept);
+    a try draws ``WALL_CANDIDATES_PER_PIECE * n_walls`` candidate pieces and keeps, in
+    order, those that fit the grid and do not overlap the walls kept so far."""
+    walls = np.zeros((len(rngs), height, width), dtype=bool)
+    pending = np.arange(len(rngs))
+    n_candidates = WALL_CANDIDATES_PER_PIECE * n_walls
+    for _ in range(MAX_WALL_ROUNDS):
+        if n_walls == 0 or len(pending) == 0:
+            return walls
+        u = np.stack([rngs[b].random((WALL_TRIES_PER_ROUND, n_candidates, 4)) for b in pending])
+        u = u.reshape(-1, n_candidates, 4)  # [tries, M, 4]
+        kind = np.minimum((u[..., 0] * len(_WALL_KINDS)).astype(np.int64), len(_WALL_KINDS) - 1)
+        piece = _KIND_START[kind] + np.minimum((u[..., 1] * _KIND_COUNT[kind]).astype(np.int64), _KIND_COUNT[kind] - 1)
+        room = np.array([height, width]) - _PIECE_EXTENT[piece] + 1  # [tries, M, 2]
+        fits = (room > 0).all(axis=2)
+        anchor = np.floor(u[..., 2:] * np.maximum(room, 1)).astype(np.int64)
+        cells = np.minimum(anchor[:, :, None, :] + _PIECE_OFFSETS[piece], [height - 1, width - 1])
+        flat = cells[..., 0] * width + cells[..., 1]  # [tries, M, 4]
+        tries = np.arange(len(u))
+        candidate = np.zeros((len(u), height * width), dtype=bool)
+        placed = np.zeros(len(u), dtype=np.int64)
+        for m in range(n_candidates):
+            take = fits[:, m] & (placed < n_walls) & ~candidate[tries[:, None], flat[:, m]].any(axis=1)
+            candidate[tries[take, None], flat[take, m]] = True
+            placed += take
+        candidate = candidate.reshape(len(pending), WALL_TRIES_PER_ROUND, height, width)
+        ok = (placed.reshape(len(pending), -1) == n_walls) \
+            & (height * width - candidate.sum(axis=(2, 3)) >= n_free_needed)
+        ok[ok] = free_cells_connected(candidate[ok])
+        done = ok.any(axis=1)
+        walls[pending[done]] = candidate[done, ok[done].argmax(axis=1)]
+        pending = pending[~done]
+    raise EnvArgsError(f"could not place {n_walls} wall pieces on a {height}x{width} grid with all free cells "
+                       f"connected and {n_free_needed} free cells after {MAX_WALL_ROUNDS} rounds; use fewer walls")
+
+
+def random_cells(rngs: Sequence[np.random.Generator], walls: np.ndarray, n: int) -> np.ndarray:
+    """Pick ``n`` distinct free cells per env uniformly at random: int64[B, n, 2]."""
+    _, height, width = walls.shape
+    keys = np.stack([rng.random(height * width) for rng in rngs])
+    keys[walls.reshape(len(rngs), -1)] = 2.0
+    flat = np.argsort(keys, axis=1, kind="stable")[:, :n]
+    return np.stack([flat // width, flat % width], axis=-1)
+
+
+class GridCore:
+    """Batched grid game: B envs, N agents, K static prey, numpy arrays (see ARCHITECTURE.md).
+
+    Subclasses set ``name``, ``action_names``, ``prey_chars`` (layout char -> prey kind),
+    ``prey_kind_names``, ``interact_kind`` (action -> prey kind it needs on the agent's
+    cell, -1 for moves/STAY), ``defaults`` and implement ``_prey_counts`` and ``_resolve``.
+    """
+
+    name: str
+    action_names: tuple[str, ...]
+    prey_chars: dict[str, int]
+    prey_kind_names: tuple[str, ...]
+    interact_kind: np.ndarray
+    defaults: dict[str, Any]
+
+    def __init__(self, batch_size: int = 1, **env_args: Any) -> None:
+        if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+            raise EnvArgsError(f"{self.name}: batch_size = {batch_size!r} is invalid: expected an int >= 1")
+        self.args = validate_env_args(self.name, env_args, self.defaults)
+        self.n_agents = self.args["n_agents"]
+        self.n_actions = len(self.action_names)
+        self.episode_limit = self.args["episode_limit"]
+        self.obs_radius = self.args["obs_radius"]
+        self.layout: Layout | None = None
+        if self.args["layout"] is not None:
+            self.layout = parse_layout(self.name, self.args["layout"], self.prey_chars, self.n_agents)
+            self.height, self.width = self.layout.walls.shape
+            self.n_prey = len(self.layout.prey_kind)
+            if self.n_prey == 0:
+                raise EnvArgsError(f"{self.name}: env_args.layout places no prey "
+                                   f"(use {', '.join(repr(c) for c in self.prey_chars)})")
+            self.prey_kind_init = self.layout.prey_kind
+        else:
+            self.height, self.width = self.args["grid_size"]
+            counts = self._prey_counts()
+            self.n_prey = int(sum(counts))
+            if self.n_prey == 0:
+                raise EnvArgsError(f"{self.name}: env_args asks for no prey; at least one is needed")
+            needed = self.n_prey + self.n_agents + 4 * self.args["n_walls"]
+            if self.height * self.width < needed:
+                raise EnvArgsError(
+                    f"{self.name}: grid {self.height}x{self.width} is too small for {self.n_agents} agents, "
+                    f"{self.n_prey} prey and {self.args['n_walls']} wall pieces (up to 4 cells each): "
+                    f"needs at least {needed} cells")
+            self.prey_kind_init = np.repeat(np.arange(len(counts)), counts).astype(np.int64)
+        n_channels = self.n_agents + 1 + len(self.prey_kind_names)
+        self.state_shape = (n_channels, self.height, self.width)
+        side = None if self.obs_radius is None else 2 * self.obs_radius + 1
+        self.obs_shape = self.state_shape if side is None else (n_channels, side, side)
+        # observer i's channel c shows state channel ego[i, c]: agents in cyclic order from i
+        ego = np.tile(np.arange(n_channels), (self.n_agents, 1))
+        ego[:, :self.n_agents] = (np.arange(self.n_agents)[:, None] + np.arange(self.n_agents)) % self.n_agents
+        self._ego = ego
+        self._deltas = np.zeros((self.n_actions, 2), dtype=np.int64)
+        self._deltas[:len(MOVE_DELTAS)] = MOVE_DELTAS
+        seed = self.args["seed"]
+        self._rng: list[np.random.Generator] | None = [
+            np.random.default_rng(None if seed is None else seed + b) for b in range(batch_size)]
+        self._rng_states: list[dict] | None = None
+        self._allocate(batch_size)
+        self._started = False
+
+    @property
+    def rng(self) -> list[np.random.Generator]:
+        """The per-env seeded generators (built lazily after ``set_state``, which only
+        stores their states, so that cloning many envs for MCTS stays cheap)."""
+        if self._rng is None:
+            self._rng = [_generator(state) for state in self._rng_states]
+            self._rng_states = None
+        return self._rng
+
+    def _prey_counts(self) -> list[int]:
+        """Number of prey of each kind for random generation."""
+        raise NotImplementedError
+
+    def _resolve(self, target: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Given each agent's interaction target (prey index or -1) [B,N] and the number of
+        interacting agents per prey [B,K], return (rewards float32[B,N], captured bool[B,K],
+        leaving bool[B,N])."""
+        raise NotImplementedError
+
+    def _allocate(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        n, k = self.n_agents, self.n_prey
+        self.walls = np.zeros((batch_size, self.height, self.width), dtype=bool)
+        self.agent_pos = np.zeros((batch_size, n, 2), dtype=np.int64)
+        self.alive = np.zeros((batch_size, n), dtype=bool)
+        self.prey_pos = np.zeros((batch_size, k, 2), dtype=np.int64)
+        self.prey_kind = np.tile(self.prey_kind_init, (batch_size, 1))
+        self.prey_alive = np.zeros((batch_size, k), dtype=bool)
+        self.t = np.zeros(batch_size, dtype=np.int64)
+        self.terminated = np.zeros(batch_size, dtype=bool)
+        self.truncated = np.zeros(batch_size, dtype=bool)
+        self.done = np.ones(batch_size, dtype=bool)
+
+    # ------------------------------------------------------------------ episodes
+    def reset(self, seeds: Sequence[int] | np.ndarray | None = None) -> None:
+        """Start a new episode in every env. ``seeds`` (length B) reseeds each env's RNG;
+        None continues each env's generator (first seeded with ``env_args.seed + index``)."""
+        if seeds is not None:
+            seeds = np.asarray(seeds)
+            if seeds.shape != (self.batch_size,) or not np.issubdtype(seeds.dtype, np.integer) or (seeds < 0).any():
+                raise ValueError(f"{self.name}: reset(seeds) needs {self.batch_size} non-negative ints "
+                                 f"(one per env), got {seeds.tolist()!r}")
+            self._rng = [np.random.default_rng(int(s)) for s in seeds]
+        if self.layout is not None:
+            self.walls[:] = self.layout.walls
+            self.prey_pos[:] = self.layout.prey_pos
+            self.agent_pos[:] = self.layout.agent_pos
+        else:
+            self.walls[:] = random_walls(self.rng, self.height, self.width, self.args["n_walls"],
+                                         self.n_prey + self.n_agents)
+            cells = random_cells(self.rng, self.walls, self.n_prey + self.n_agents)
+            self.prey_pos[:] = cells[:, :self.n_prey]
+            self.agent_pos[:] = cells[:, self.n_prey:]
+        self.prey_kind[:] = self.prey_kind_init
+        self.alive[:] = True
+        self.prey_alive[:] = True
+        self.t[:] = 0
+        self.terminated[:] = False
+        self.truncated[:] = False
+        self.done[:] = False
+        self._build_tables()
+        self._started = True
+
+    def _build_tables(self) -> None:
+        """Per-cell lookup tables derived from walls and live prey: the actions available on
+        each cell (before the alive/done mask) and the index of the live prey there (or -1)."""
+        batch, height, width = self.walls.shape
+        blocked = np.ones((batch, height + 2, width + 2), dtype=bool)  # walls with a wall border
+        blocked[:, 1:-1, 1:-1] = self.walls
+        table = np.zeros((batch, height, width, self.n_actions), dtype=bool)
+        for a, (dr, dc) in enumerate(MOVE_DELTAS[:STAY]):
+            table[..., a] = ~blocked[:, 1 + dr:1 + dr + height, 1 + dc:1 + dc + width]
+        table[..., STAY] = True
+        self._cell_avail = table.reshape(batch * height * width, self.n_actions)
+        self._cell_prey = np.full(batch * height * width, -1, dtype=np.int64)
+        b, k = np.nonzero(self.prey_alive)
+        cells = (b * height + self.prey_pos[b, k, 0]) * width + self.prey_pos[b, k, 1]
+        self._cell_prey[cells] = k
+        self._cell_avail[cells, STAY + 1:] = self.prey_kind[b, k, None] == self.interact_kind[STAY + 1:]
+
+    def _agent_cells(self) -> np.ndarray:
+        """Row of each agent's cell in the per-cell tables: int64[B,N]."""
+        offset = np.arange(self.batch_size)[:, None] * self.height
+        return (offset + self.agent_pos[..., 0]) * self.width + self.agent_pos[..., 1]
+
+    def _avail(self, cells: np.ndarray) -> np.ndarray:
+        avail = self._cell_avail[cells]
+        avail &= (self.alive & ~self.done[:, None])[..., None]
+        avail[..., STAY] = True
+        return avail
+
+    def avail_actions(self) -> np.ndarray:
+        """Available actions bool[B,N,A]; agents that left (or of done envs) have only STAY."""
+        return self._avail(self._agent_cells())
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every env that is not done by one step with ``actions`` int[B,N].
+
+        Returns (rewards float32[B,N], terminated bool[B], truncated bool[B]).
+        Raises ValueError if any action is unavailable (never replaces it).
+        """
+        if not self._started:
+            raise RuntimeError(f"{self.name}: call reset() before step()")
+        actions = np.asarray(actions)
+        shape = (self.batch_size, self.n_agents)
+        if actions.shape != shape or not np.issubdtype(actions.dtype, np.integer):
+            raise ValueError(f"{self.name}: step(actions) needs an int array of shape {shape}, "
+                             f"got {actions.dtype} {actions.shape}")
+        cells = self._agent_cells()
+        avail = self._avail(cells)
+        in_range = (actions >= 0) & (actions < self.n_actions)
+        legal = in_range & np.take_along_axis(avail, np.where(in_range, actions, 0)[..., None], 2)[..., 0]
+        if not legal.all():
+            self._raise_unavailable(actions, avail, legal)
+        active = ~self.done
+        target = np.where(self.interact_kind[actions] >= 0, self._cell_prey[cells], -1)
+        batch, k = self.batch_size, self.n_prey
+        flat = (np.arange(batch)[:, None] * k + target)[target >= 0]
+        counts = np.bincount(flat, minlength=batch * k).reshape(batch, k)
+        rewards, captured, leaving = self._resolve(target, counts)
+        if captured.any():
+            b, j = np.nonzero(captured)
+            gone = (b * self.height + self.prey_pos[b, j, 0]) * self.width + self.prey_pos[b, j, 1]
+            self._cell_prey[gone] = -1
+            self._cell_avail[gone, STAY + 1:] = False
+            self.prey_alive &= ~captured
+        self.agent_pos += self._deltas[actions]
+        self.alive &= ~leaving
+        self.t += active
+        ended = active & (~self.alive.any(axis=1) | ~self.prey_alive.any(axis=1))
+        self.terminated |= ended
+        self.truncated |= active & ~ended & (self.t >= self.episode_limit)
+        self.done = self.terminated | self.truncated
+        return rewards, self.terminated.copy(), self.truncated.copy()
+
+    def _raise_unavailable(self, actions: np.ndarray, avail: np.ndarray, legal: np.ndarray) -> None:
+        b, i = (int(x) for x in np.argwhere(~legal)[0])
+        a = int(actions[b, i])
+        name = self.action_names[a] if 0 <= a < self.n_actions else "out of range"
+        allowed = [f"{self.action_names[x]} ({x})" for x in np.flatnonzero(avail[b, i])]
+        why = " (agent has left the game)" if not self.alive[b, i] else \
+            " (episode is over)" if self.done[b] else ""
+        raise ValueError(f"{self.name}: env {b}, agent_{i} at step t={int(self.t[b])}: action {name} ({a}) is "
+                         f"unavailable{why}; available: {', '.join(allowed)}")
+
+    # ------------------------------------------------------------- observations
+    def state_observation(self) -> np.ndarray:
+        """Global grid float32[B,C,H,W]: agents in global order, walls, prey kinds."""
+        batch, n = self.alive.shape
+        state = np.zeros((batch, *self.state_shape), dtype=np.float32)
+        b, i = np.nonzero(self.alive)
+        state[b, i, self.agent_pos[b, i, 0], self.agent_pos[b, i, 1]] = 1.0
+        state[:, n] = self.walls
+        b, k = np.nonzero(self.prey_alive)
+        state[b, n + 1 + self.prey_kind[b, k], self.prey_pos[b, k, 0], self.prey_pos[b, k, 1]] = 1.0
+        return state
+
+    def observations(self) -> np.ndarray:
+        """Per-agent observations float32[B,N,C,h,w], agents ego-first (own position first)."""
+        state = self.state_observation()
+        if self.obs_radius is None:
+            return np.take(state, self._ego, axis=1)
+        r, n = self.obs_radius, self.n_agents
+        padded = np.zeros((self.batch_size, self.state_shape[0], self.height + 2 * r, self.width + 2 * r),
+                          dtype=np.float32)
+        padded[:, n] = 1.0  # outside the grid reads as wall
+        padded[:, :, r:r + self.height, r:r + self.width] = state
+        span = np.arange(2 * r + 1)
+        rows = self.agent_pos[:, :, 0, None] + span  # padded coords of rows centred on the agent
+        cols = self.agent_pos[:, :, 1, None] + span
+        b = np.arange(self.batch_size)[:, None, None, None, None]
+        return padded[b, self._ego[None, :, :, None, None], rows[:, :, None, :, None], cols[:, :, None, None, :]]
+
+    def time(self) -> np.ndarray:
+        """Normalised time t / episode_limit: float32[B]."""
+        return (self.t / self.episode_limit).astype(np.float32)
+
+    # ------------------------------------------------------------------ copies
+    def get_state(self, index: Sequence[int] | np.ndarray | None = None) -> CoreState:
+        """Deep copy of all simulator arrays and RNG states; ``index`` selects/repeats envs.
+        (RNG state dicts are snapshots that are never mutated, so repeats may share them.)"""
+        states = self._rng_states if self._rng is None else [g.bit_generator.state for g in self._rng]
+        if index is None:
+            return CoreState(**{f: getattr(self, f).copy() for f in _ARRAY_FIELDS}, rng_states=list(states))
+        index = np.asarray(index, dtype=np.int64)
+        return CoreState(**{f: getattr(self, f)[index] for f in _ARRAY_FIELDS},
+                         rng_states=[states[j] for j in index])
+
+    def set_state(self, state: CoreState) -> None:
+        """Restore a snapshot (copied, so it can be restored again); the core takes the
+        snapshot's batch size."""
+        self.batch_size = state.batch_size
+        for f in _ARRAY_FIELDS:
+            setattr(self, f, getattr(state, f).copy())
+        self.done = self.terminated | self.truncated
+        self._rng, self._rng_states = None, list(state.rng_states)
+        self._build_tables()
+        self._started = True
+
+
+_SEED_SEQUENCE = np.random.SeedSequence(0)
+
+
+def _generator(state: dict) -> np.random.Generator:
+    """A generator restored from a ``bit_generator.state`` dict (cheap: no OS entropy)."""
+    bit_gen = getattr(np.random, state["bit_generator"])(_SEED_SEQUENCE)
+    bit_gen.state = state
+    return np.random.Generator(bit_gen)

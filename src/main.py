@@ -1,0 +1,45 @@
+"""Entry point: ``python src/main.py --config=<alg> --env-config=<env> [with key=value ...]``.
+
+Merges the configuration, validates it, and starts a Sacred-recorded run (SPEC §2).
+A user mistake prints one line on stderr and exits with code 2; Ctrl-C exits with 130
+after Sacred has marked the run INTERRUPTED.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from utils.errors import ConfigError  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    """Run one experiment from command-line arguments; return the process exit code."""
+    from utils.config import build_config, parse_cli
+    from utils.experiment import prepare_args, start_sacred_run
+    try:
+        alg, env, overrides = parse_cli(argv)
+        config = build_config(alg, env, overrides)
+        args = prepare_args(config)
+    except ConfigError as e:
+        print(f"hopplus: error: {e}", file=sys.stderr)
+        return 2
+    from learners.base import TrainingError
+    from utils.checkpoint import CheckpointError
+    try:
+        start_sacred_run(args)
+    except (ConfigError, CheckpointError) as e:
+        print(f"hopplus: error: {e}", file=sys.stderr)
+        return 2
+    except TrainingError as e:
+        print(f"hopplus: training stopped: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hopplus: interrupted; the run is recorded as INTERRUPTED with its metrics so far", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

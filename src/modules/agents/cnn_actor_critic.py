@@ -1,0 +1,50 @@
+"""CNN actor-critic: 3 conv layers over the grid, then time/id/extra inputs, FC, two heads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class PolicyInputSpec:
+    """Shapes of one agent's policy input: grid obs, number of id slots, extra vector width."""
+
+    obs_shape: tuple[int, int, int]
+    n_ids: int
+    extra_dim: int = 0
+
+
+class CNNActorCritic(nn.Module):
+    """Actor-critic over a channels-first grid observation (SPEC §6.1).
+
+    Inputs: ``obs [M,C,H,W]``, ``time [M,1]``, ``agent_id [M,n_ids]`` (one-hot slot),
+    optional ``extra [M,extra_dim]``. Returns unmasked ``logits [M,A]`` and ``value [M]``.
+    """
+
+    def __init__(self, spec: PolicyInputSpec, n_actions: int, hidden_dim: int = 64,
+                 conv_channels: tuple[int, ...] = (16, 32, 32)) -> None:
+        super().__init__()
+        self.spec = spec
+        channels, height, width = spec.obs_shape
+        layers: list[nn.Module] = []
+        in_ch = channels
+        for out_ch in conv_channels:
+            layers += [nn.Conv2d(in_ch, out_ch, 3, padding=1), nn.ReLU()]
+            in_ch = out_ch
+        self.trunk = nn.Sequential(*layers, nn.Flatten())
+        flat = in_ch * height * width + 1 + spec.n_ids + spec.extra_dim
+        self.body = nn.Sequential(nn.Linear(flat, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim), nn.ReLU())
+        self.actor = nn.Linear(hidden_dim, n_actions)
+        self.critic = nn.Linear(hidden_dim, 1)
+        nn.init.orthogonal_(self.actor.weight, gain=0.01)
+        nn.init.zeros_(self.actor.bias)
+
+    def forward(self, obs: torch.Tensor, time: torch.Tensor, agent_id: torch.Tensor,
+                extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = [self.trunk(obs), time, agent_id]
+        if self.spec.extra_dim:
+            parts.append(extra)
+        hidden = self.body(torch.cat(parts, dim=-1))
+        return self.actor(hidden), self.critic(hidden).squeeze(-1)

@@ -1,0 +1,156 @@
+"""Build everything through registries and run the training / test loop (SPEC §2, §5)."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+
+import numpy as np
+import torch
+from munch import Munch
+
+import controllers
+import learners as learner_family
+import runners
+from components.episode_buffer import ReplayBuffer
+from runners.episode_stats import EpisodeResults, summarise
+from utils.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from utils.logging import Logger
+from utils.seeding import seed_everything
+
+
+class Experiment:
+    """One run: runner, controller, the shared buffer and the ordered learners."""
+
+    def __init__(self, args: Munch, logger: Logger) -> None:
+        self.args, self.logger = args, logger
+        seed_everything(args.seed)
+        self.runner = runners.REGISTRY[args.runner](args, logger)
+        self.mac = controllers.REGISTRY["roles"](args)
+        scheme, groups, preprocess = self.runner.base_scheme(args)
+        learner_classes = [learner_family.REGISTRY[args.learner if s == "policy" else s] for s in args.learners]
+        for cls in learner_classes:
+            scheme.update(cls.scheme_fields(args))
+        self.buffer = ReplayBuffer(scheme, groups, args.buffer_size, args.episode_limit + 1,
+                                   preprocess=preprocess, device=args.device, seed=args.seed)
+        self.runner.setup(self.buffer.scheme, groups, preprocess, self.mac)
+        self.learners = [cls(self.mac, self.buffer.scheme, logger, args) for cls in learner_classes]
+        self.episode = 0
+        self.last_test = -math.inf
+        self.last_log = 0
+        self.last_save = 0
+        self.train_results: list[EpisodeResults] = []
+        self.learner_stats: dict[str, list[float]] = {}
+        logger.console.info(f"buffer holds {args.buffer_size} episodes, {self.buffer.memory_bytes() / 2**20:.1f} MiB")
+
+    # ---------------------------------------------------------------- checkpoints
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        modules = dict(self.mac.modules())
+        for learner in self.learners:
+            modules.update({f"{learner.name}.{k}": m for k, m in learner.modules().items()})
+        return modules
+
+    def _optimisers(self) -> dict[str, torch.optim.Optimizer]:
+        return {f"{l.name}.{k}": o for l in self.learners for k, o in l.optimisers.items()}
+
+    def save(self) -> str:
+        """Write a checkpoint of everything needed to resume exactly (SPEC §2)."""
+        args, runner = self.args, self.runner
+        directory = os.path.join(args.local_results_path, "models", args.unique_token, str(runner.t_env))
+        state = {"t_env": runner.t_env, "episode": self.episode, "train_episodes": runner.train_episodes,
+                 "test_episodes": runner.test_episodes, "last_test": self.last_test, "last_log": self.last_log,
+                 "mac_rng": self.mac.rng_state(), "buffer_rng": self.buffer.rng_state()}
+        if args.save_buffer:
+            state["buffer"] = self.buffer.state_dict()
+        save_checkpoint(directory, self._modules(), self._optimisers(), state)
+        self.mac.save_models(directory)
+        self.last_save = runner.t_env
+        self.logger.console.info(f"saved checkpoint {directory}")
+        return directory
+
+    def restore(self, path: str) -> None:
+        directory, step = find_checkpoint(path, self.args.load_step)
+        state = load_checkpoint(directory, self._modules(), self._optimisers())
+        runner = self.runner
+        runner.t_env, runner.train_episodes, runner.test_episodes = state["t_env"], state["train_episodes"], state["test_episodes"]
+        self.episode, self.last_test, self.last_log = state["episode"], state["last_test"], state["last_log"]
+        self.last_save = runner.t_env
+        self.mac.set_rng_state(state["mac_rng"])
+        self.buffer.set_rng_state(state["buffer_rng"])
+        if "buffer" in state:
+            self.buffer.load_state_dict(state["buffer"])
+        self.logger.console.info(f"resumed from {directory} at t_env={step}")
+
+    # ---------------------------------------------------------------- loop
+    def test(self) -> dict[str, float]:
+        """Run ``test_nepisode`` test episodes (whole batches) and log their summary."""
+        results = []
+        while sum(len(r.lengths) for r in results) < self.args.test_nepisode:
+            results.append(self.runner.run(test_mode=True)[1])
+        stats = summarise(EpisodeResults.concat(results), [r.name for r in self.mac.roles], prefix="test_")
+        for key, value in stats.items():
+            self.logger.log_stat(key, value, self.runner.t_env)
+        return stats
+
+    def train_step(self) -> None:
+        """One rollout into the shared buffer, then every learner in order from that buffer."""
+        batch, results = self.runner.run(test_mode=False)
+        self.buffer.insert_episode_batch(batch)
+        self.episode += len(results.lengths)
+        self.train_results.append(results)
+        for learner in self.learners:
+            for key, value in learner.train(self.buffer, self.runner.t_env, self.episode).items():
+                self.learner_stats.setdefault(key, []).append(value)
+
+    def log(self) -> None:
+        t_env = self.runner.t_env
+        if self.train_results:
+            stats = summarise(EpisodeResults.concat(self.train_results), [r.name for r in self.mac.roles])
+            for key, value in stats.items():
+                self.logger.log_stat(key, value, t_env)
+        for key, values in self.learner_stats.items():
+            self.logger.log_stat(key, float(np.nanmean(values)) if values else float("nan"), t_env)
+        self.logger.log_stat("episode", self.episode, t_env)
+        self.train_results, self.learner_stats = [], {}
+        self.logger.print_recent_stats(t_env, self.episode, self.args.t_max)
+        self.last_log = t_env
+
+    def train(self) -> None:
+        args, runner = self.args, self.runner
+        self.logger.console.info(f"training {args.unique_token} for {args.t_max} env steps")
+        start = time.time()
+        while runner.t_env < args.t_max:
+            if runner.t_env - self.last_test >= args.test_interval:
+                self.test()
+                self.last_test = runner.t_env
+            self.train_step()
+            if runner.t_env - self.last_log >= args.log_interval:
+                self.log()
+            if args.save_model and runner.t_env - self.last_save >= args.save_model_interval:
+                self.save()
+        self.test()
+        self.log()
+        if args.save_model:
+            self.save()
+        self.logger.console.info(f"finished {runner.t_env} env steps in {time.time() - start:.1f}s")
+
+
+def run(_run, args: Munch, console: logging.Logger) -> None:
+    """Sacred main: set up logging, build the experiment, train or evaluate."""
+    logger = Logger(console)
+    logger.setup_sacred(_run)
+    if args.use_tensorboard:
+        logger.setup_tb(os.path.join(args.local_results_path, "tb_logs", args.unique_token))
+    experiment = Experiment(args, logger)
+    try:
+        if args.checkpoint_path:
+            experiment.restore(args.checkpoint_path)
+        if args.evaluate:
+            stats = experiment.test()
+            logger.print_recent_stats(experiment.runner.t_env, experiment.episode, args.t_max)
+            _run.info["test"] = {k: float(v) for k, v in stats.items()}
+        else:
+            experiment.train()
+    finally:
+        logger.close()

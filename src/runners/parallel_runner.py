@@ -1,0 +1,132 @@
+"""Runners: B envs of the batched core stepped together, one EpisodeBatch per rollout."""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import torch
+from munch import Munch
+
+import envs
+from components.episode_buffer import EpisodeBatch
+from runners.episode_stats import EpisodeResults
+
+TRAIN_SEED_STRIDE = 1_000_003
+TEST_SEED_OFFSET = 1_000_000_000
+
+
+class ParallelRunner:
+    """Rolls out ``batch_size_run`` envs in one process; envs finish at different steps.
+
+    Every field is written at every step of every env still running, straight from the
+    env's arrays (``obs``, ``state``, ``avail_actions``, ``alive``, ``time`` before acting;
+    ``actions`` and the controller's extras; ``reward`` and ``terminated`` after). An env
+    that finished gets its final observation written at its last index and nothing after,
+    so padding stays zero and unfilled. ``t_env`` counts transitions of training episodes.
+    """
+
+    def __init__(self, args: Munch, logger=None, batch_size: int | None = None) -> None:
+        self.args = args
+        self.logger = logger
+        self.batch_size = batch_size or args.batch_size_run
+        self.env = envs.REGISTRY[args.env](batch_size=self.batch_size, **args.env_args)
+        self.episode_limit = args.episode_limit
+        self.t_env = 0
+        self.train_episodes = 0
+        self.test_episodes = 0
+        self.mac = None
+        self.new_batch = None
+
+    @staticmethod
+    def base_scheme(args: Munch) -> tuple[dict, dict, dict]:
+        """Scheme, groups and preprocess of the fields every runner writes."""
+        from components.transforms import OneHot
+        scheme = {
+            "state": {"vshape": tuple(args.state_shape)},
+            "obs": {"vshape": tuple(args.obs_shape), "group": "agents"},
+            "time": {"vshape": (1,)},
+            "avail_actions": {"vshape": (args.n_actions,), "group": "agents", "dtype": torch.bool},
+            "alive": {"vshape": (1,), "group": "agents", "dtype": torch.uint8},
+            "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
+            "reward": {"vshape": (1,), "group": "agents"},
+            "terminated": {"vshape": (1,), "dtype": torch.uint8},
+            "role": {"vshape": (1,), "group": "agents", "dtype": torch.long, "episode_const": True},
+        }
+        groups = {"agents": args.n_agents}
+        preprocess = {"actions": ("actions_onehot", [OneHot(out_dim=args.n_actions)])}
+        return scheme, groups, preprocess
+
+    def setup(self, scheme: dict, groups: dict, preprocess: dict, mac) -> None:
+        self.mac = mac
+        self.new_batch = partial(EpisodeBatch, scheme, groups, self.batch_size, self.episode_limit + 1,
+                                 preprocess=preprocess, device=self.args.device)
+
+    def episode_seeds(self, test_mode: bool) -> np.ndarray:
+        """Seeds of the next B episodes: a train stream and a separate, run-independent test stream."""
+        if test_mode:
+            start = TEST_SEED_OFFSET + self.args.seed * TRAIN_SEED_STRIDE + self.test_episodes
+        else:
+            start = self.args.seed * TRAIN_SEED_STRIDE + self.train_episodes
+        return start + np.arange(self.batch_size, dtype=np.int64)
+
+    def _observe(self) -> dict[str, torch.Tensor]:
+        env = self.env
+        return {
+            "obs": torch.from_numpy(env.get_obs()),
+            "state": torch.from_numpy(env.get_state()),
+            "avail_actions": torch.from_numpy(env.get_avail_actions()),
+            "alive": torch.from_numpy(env.get_alive()),
+            "time": torch.from_numpy(env.get_time()),
+        }
+
+    def run(self, test_mode: bool = False) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Play one batch of episodes to the end; return the filled batch and their results."""
+        env, mac, n = self.env, self.mac, self.batch_size
+        env.reset(self.episode_seeds(test_mode))
+        batch = self.new_batch()
+        role_of_slot = mac.init_episode(n)
+        batch.update({"role": torch.from_numpy(role_of_slot)})
+        returns = np.zeros((n, self.args.n_agents), dtype=np.float64)
+        lengths = np.zeros(n, dtype=np.int64)
+        rows = np.arange(n)
+        active = np.ones(n, dtype=bool)
+        t = 0
+        while True:
+            pre = self._observe()
+            batch.update(_take(pre, rows, n), bs=_index(rows, n), ts=t)
+            if not active.any():
+                break
+            rows = np.flatnonzero(active)
+            actions, extras = mac.select_actions(env, pre["obs"], pre["time"], pre["avail_actions"], test_mode)
+            rewards, terminated, _ = env.step(actions)
+            post = {"actions": torch.from_numpy(actions), "reward": torch.from_numpy(rewards),
+                    "terminated": torch.from_numpy(terminated), **extras}
+            batch.update(_take(post, rows, n), bs=_index(rows, n), ts=t, mark_filled=False)
+            returns += rewards
+            lengths[rows] += 1
+            t += 1
+            active = ~env.done
+        if test_mode:
+            self.test_episodes += n
+        else:
+            self.train_episodes += n
+            self.t_env += int(lengths.sum())
+        return batch, EpisodeResults(returns, role_of_slot.copy(), lengths)
+
+
+class EpisodeRunner(ParallelRunner):
+    """One env at a time (the parallel runner with B = 1)."""
+
+    def __init__(self, args: Munch, logger=None) -> None:
+        super().__init__(args, logger, batch_size=1)
+
+
+def _index(rows: np.ndarray, n: int):
+    return slice(None) if len(rows) == n else torch.from_numpy(rows)
+
+
+def _take(data: dict[str, torch.Tensor], rows: np.ndarray, n: int) -> dict[str, torch.Tensor]:
+    if len(rows) == n:
+        return data
+    index = torch.from_numpy(rows)
+    return {key: value[index] for key, value in data.items()}
