@@ -22,7 +22,7 @@ setup(
         "imageio>=2.31",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "pygame>=2.5"],
         "dev": ["pyinstrument", "py-spy"],
     },
 )

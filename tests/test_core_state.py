@@ -141,3 +141,5 @@ def test_bad_calls_give_clear_errors():
         core.reset([1])
     with pytest.raises(EnvArgsError, match="batch_size"):
         StagHuntCore(0)
+    with pytest.raises(ValueError, match="set_state got a snapshot whose walls has shape"):
+        core.set_state(StagHuntCore(1, grid_size=6, n_walls=0).get_state())

@@ -42,8 +42,8 @@ class RoleController:
 
     def _load_frozen(self, role: RoleSpec) -> PolicyNetworks:
         directory, _ = find_checkpoint(role.path) if not _has_policy(role.path) else (role.path, 0)
-        expect = {"obs_shape": list(self.args.obs_shape), "n_actions": self.args.n_actions,
-                  "n_agents": self.args.n_agents, "env": self.args.env}
+        expect = {"env": self.args.env, "obs_shape": list(self.args.obs_shape),
+                  "n_actions": self.args.n_actions, "n_agents": self.args.n_agents}
         nets = PolicyNetworks.load(directory, expect).to(self.args.device)
         nets.requires_grad_(False)
         return nets

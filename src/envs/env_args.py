@@ -6,6 +6,8 @@ import math
 from numbers import Integral, Real
 from typing import Any, Mapping
 
+from utils.errors import ConfigError
+
 # Every env_args key of SPEC §4. Both environments accept all of them (the shared env
 # config keeps one key set); keys that do not apply to an environment are validated and
 # otherwise unused (n_stags/n_hares/stag_reward/hare_reward in snowdrift, n_drifts/
@@ -19,8 +21,9 @@ _COUNTS = ("n_stags", "n_hares", "n_drifts", "n_walls")
 _REALS = ("stag_reward", "hare_reward", "drift_reward", "drift_cost")
 
 
-class EnvArgsError(ValueError):
-    """A bad ``env_args`` value or key; the message says what, where and what is allowed."""
+class EnvArgsError(ConfigError, ValueError):
+    """A bad ``env_args`` value or key; the message says what, where and what is allowed.
+    A ``ConfigError`` (main.py prints one line) and a ``ValueError`` (for direct callers)."""
 
 
 def _is_int(value: Any) -> bool:

@@ -6,6 +6,7 @@ interact with prey and how an interaction is resolved into rewards.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
@@ -17,8 +18,8 @@ STAY = 4
 MOVE_NAMES = ("UP", "DOWN", "LEFT", "RIGHT", "STAY")
 MOVE_DELTAS = np.array([[-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dtype=np.int64)
 MAX_WALL_ROUNDS = 1_000
-WALL_TRIES_PER_ROUND = 4
-WALL_CANDIDATES_PER_PIECE = 4
+WALL_TRIES_PER_ROUND = 2
+WALL_CANDIDATES = 4
 
 
 def _piece_variants(cells: list[tuple[int, int]]) -> list[tuple[tuple[int, int], ...]]:
@@ -33,15 +34,17 @@ def _piece_variants(cells: list[tuple[int, int]]) -> list[tuple[tuple[int, int],
     return sorted(variants)
 
 
-# Wall piece kinds: straight 3, straight 4, L of 3 cells, L of 4 cells. A piece is drawn by
-# kind (uniform) then orientation (uniform); offsets are padded to 4 cells with a repeat.
+# Wall piece kinds: straight 3, straight 4, L of 3 cells, L of 4 cells (2, 2, 4 and 8
+# orientations). A piece is drawn by kind (uniform) then orientation (uniform): one uniform
+# index into _PIECE_DRAW (8 slots per kind, each orientation repeated 8 / count times).
+# Offsets are padded to 4 cells by repeating the first cell.
 _WALL_KINDS = [_piece_variants(c) for c in (
     [(0, 0), (0, 1), (0, 2)], [(0, 0), (0, 1), (0, 2), (0, 3)],
     [(0, 0), (1, 0), (1, 1)], [(0, 0), (1, 0), (2, 0), (2, 1)])]
 _PIECE_OFFSETS = np.array([list(v) + [v[0]] * (4 - len(v)) for kind in _WALL_KINDS for v in kind], dtype=np.int64)
-_PIECE_SIZE = np.array([len(v) for kind in _WALL_KINDS for v in kind], dtype=np.int64)
 _KIND_START = np.cumsum([0] + [len(k) for k in _WALL_KINDS])[:-1]
-_KIND_COUNT = np.array([len(k) for k in _WALL_KINDS], dtype=np.int64)
+_PIECE_DRAW = np.array([start + o * len(kind) // 8 for start, kind in zip(_KIND_START, _WALL_KINDS)
+                        for o in range(8)], dtype=np.int64)
 _PIECE_EXTENT = _PIECE_OFFSETS.max(axis=1) + 1  # [P, 2] (height, width)
 
 
@@ -116,23 +119,75 @@ def parse_layout(env_name: str, rows: Sequence[str], prey_chars: dict[str, int],
                   agent_pos=np.array([agents[str(k)] for k in range(1, n_agents + 1)], dtype=np.int64))
 
 
+def _fill_rows(seed: np.ndarray, free: np.ndarray, width: int) -> np.ndarray:
+    """Spread ``seed`` bits along each row bitboard through runs of ``free`` bits, both
+    ways (occluded fill: log2(width) shift steps per direction)."""
+    filled = seed
+    for toward_high in (True, False):
+        gen, pro, shift = seed, free, 1
+        while shift < width:
+            s = np.uint64(shift)
+            gen = gen | (pro & ((gen << s) if toward_high else (gen >> s)))
+            pro = pro & ((pro << s) if toward_high else (pro >> s))
+            shift *= 2
+        filled = filled | gen
+    return filled
+
+
+def _fill_columns(seed: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Spread ``seed`` bits of row bitboards [H,B] up and down through ``free`` cells
+    (occluded fill over rows: log2(H) steps per direction)."""
+    filled = seed
+    for down in (True, False):
+        gen, pro, shift = seed, free, 1
+        while shift < len(seed):
+            gen, pro = gen.copy(), pro.copy()
+            if down:
+                gen[shift:] |= pro[shift:] & gen[:-shift]
+                pro[shift:] &= pro[:-shift]
+                pro[:shift] = 0
+            else:
+                gen[:-shift] |= pro[:-shift] & gen[shift:]
+                pro[:-shift] &= pro[shift:]
+                pro[-shift:] = 0
+            shift *= 2
+        filled = filled | gen
+    return filled
+
+
 def free_cells_connected(walls: np.ndarray) -> np.ndarray:
-    """For walls bool[B,H,W], whether all free cells of each env form one 4-connected region."""
-    free = ~walls
-    flat = free.reshape(len(free), -1)
-    reach = np.zeros_like(flat)
-    reach[np.arange(len(flat)), flat.argmax(axis=1)] = True
-    reach = reach.reshape(free.shape) & free
+    """For walls bool[B,H,W], whether all free cells of each env form one 4-connected region
+    (rows as uint64 bitboards, so the shorter grid side must be at most 64)."""
+    if walls.shape[2] > 64:
+        walls = walls.swapaxes(1, 2)
+    batch, height, width = walls.shape
+    if width > 64:
+        raise EnvArgsError(f"random walls need a grid side of at most 64 cells, got {height}x{width}; "
+                           f"use a layout or n_walls = 0")
+    bits = np.uint64(1) << np.arange(width, dtype=np.uint64)
+    free = np.ascontiguousarray(((~walls) * bits).sum(axis=2, dtype=np.uint64).T)  # [H, B]
+    first = (free != 0).argmax(axis=0)
+    row = free[first, np.arange(batch)]
+    reach = np.zeros_like(free)
+    reach[first, np.arange(batch)] = row & (~row + np.uint64(1))  # lowest free cell of the first free row
     while True:
-        grown = reach.copy()
-        grown[:, 1:] |= reach[:, :-1]
-        grown[:, :-1] |= reach[:, 1:]
-        grown[:, :, 1:] |= reach[:, :, :-1]
-        grown[:, :, :-1] |= reach[:, :, 1:]
-        grown &= free
+        grown = _fill_columns(_fill_rows(reach, free, width), free)
         if np.array_equal(grown, reach):
-            return (reach == free).all(axis=(1, 2))
+            return (reach == free).all(axis=0)
         reach = grown
+
+
+@functools.lru_cache(maxsize=None)
+def _placements(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every placement of every wall piece on a height x width grid: flat cells [n, 4]
+    (3-cell pieces repeat a cell), and per piece its first row and number of rows."""
+    cells, first, count = [], [], []
+    for offsets, (h, w) in zip(_PIECE_OFFSETS, _PIECE_EXTENT):
+        first.append(len(cells))
+        anchors = [(r, c) for r in range(height - h + 1) for c in range(width - w + 1)]
+        cells.extend((offsets[:, 0] + r) * width + offsets[:, 1] + c for r, c in anchors)
+        count.append(len(anchors))
+    return np.array(cells, dtype=np.int64).reshape(-1, 4), np.array(first), np.array(count)
 
 
 def random_walls(rngs: Sequence[np.random.Generator], height: int, width: int,
@@ -140,34 +195,32 @@ def random_walls(rngs: Sequence[np.random.Generator], height: int, width: int,
     """Draw ``n_walls`` non-overlapping pieces per env, retrying an env until its free cells
     are connected and at least ``n_free_needed``. Each env only consumes its own RNG.
 
-    Each round draws ``WALL_TRIES_PER_ROUND`` tries per env (the first valid one is kept);
-    a try draws ``WALL_CANDIDATES_PER_PIECE * n_walls`` candidate pieces and keeps, in
-    order, those that fit the grid and do not overlap the walls kept so far."""
+    A piece is drawn as kind (uniform), orientation (uniform), then position (uniform among
+    those inside the grid). Each round draws ``WALL_TRIES_PER_ROUND`` tries per env (the
+    first valid one is kept). A try places its pieces one by one; piece p is the first of
+    ``WALL_CANDIDATES`` drawn candidates that fits and does not overlap earlier pieces."""
     walls = np.zeros((len(rngs), height, width), dtype=bool)
+    table, first, count = _placements(height, width)
     pending = np.arange(len(rngs))
-    n_candidates = WALL_CANDIDATES_PER_PIECE * n_walls
     for _ in range(MAX_WALL_ROUNDS):
         if n_walls == 0 or len(pending) == 0:
             return walls
-        u = np.stack([rngs[b].random((WALL_TRIES_PER_ROUND, n_candidates, 4)) for b in pending])
-        u = u.reshape(-1, n_candidates, 4)  # [tries, M, 4]
-        kind = np.minimum((u[..., 0] * len(_WALL_KINDS)).astype(np.int64), len(_WALL_KINDS) - 1)
-        piece = _KIND_START[kind] + np.minimum((u[..., 1] * _KIND_COUNT[kind]).astype(np.int64), _KIND_COUNT[kind] - 1)
-        room = np.array([height, width]) - _PIECE_EXTENT[piece] + 1  # [tries, M, 2]
-        fits = (room > 0).all(axis=2)
-        anchor = np.floor(u[..., 2:] * np.maximum(room, 1)).astype(np.int64)
-        cells = np.minimum(anchor[:, :, None, :] + _PIECE_OFFSETS[piece], [height - 1, width - 1])
-        flat = cells[..., 0] * width + cells[..., 1]  # [tries, M, 4]
+        u = np.stack([rngs[b].random((WALL_TRIES_PER_ROUND, n_walls, WALL_CANDIDATES, 2), dtype=np.float32)
+                      for b in pending]).reshape(-1, n_walls, WALL_CANDIDATES, 2)  # [tries, piece, candidate, 2]
+        piece = _PIECE_DRAW[np.minimum((u[..., 0] * len(_PIECE_DRAW)).astype(np.int64), len(_PIECE_DRAW) - 1)]
+        n_places = count[piece]
+        fits = n_places > 0
+        flat = table[first[piece] + np.minimum((u[..., 1] * n_places).astype(np.int64), np.maximum(n_places - 1, 0))]
         tries = np.arange(len(u))
         candidate = np.zeros((len(u), height * width), dtype=bool)
-        placed = np.zeros(len(u), dtype=np.int64)
-        for m in range(n_candidates):
-            take = fits[:, m] & (placed < n_walls) & ~candidate[tries[:, None], flat[:, m]].any(axis=1)
-            candidate[tries[take, None], flat[take, m]] = True
-            placed += take
+        ok = np.ones(len(u), dtype=bool)
+        for p in range(n_walls):
+            free = fits[:, p] & ~candidate[tries[:, None, None], flat[:, p]].any(axis=2)  # [tries, candidate]
+            ok &= free.any(axis=1)
+            chosen = flat[tries, p, free.argmax(axis=1)]
+            candidate[tries[ok, None], chosen[ok]] = True
         candidate = candidate.reshape(len(pending), WALL_TRIES_PER_ROUND, height, width)
-        ok = (placed.reshape(len(pending), -1) == n_walls) \
-            & (height * width - candidate.sum(axis=(2, 3)) >= n_free_needed)
+        ok = ok.reshape(len(pending), -1) & (height * width - candidate.sum(axis=(2, 3)) >= n_free_needed)
         ok[ok] = free_cells_connected(candidate[ok])
         done = ok.any(axis=1)
         walls[pending[done]] = candidate[done, ok[done].argmax(axis=1)]
@@ -245,6 +298,7 @@ class GridCore:
             np.random.default_rng(None if seed is None else seed + b) for b in range(batch_size)]
         self._rng_states: list[dict] | None = None
         self._allocate(batch_size)
+        self._build_tables()
         self._started = False
 
     @property
@@ -260,10 +314,10 @@ class GridCore:
         """Number of prey of each kind for random generation."""
         raise NotImplementedError
 
-    def _resolve(self, target: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Given each agent's interaction target (prey index or -1) [B,N] and the number of
-        interacting agents per prey [B,K], return (rewards float32[B,N], captured bool[B,K],
-        leaving bool[B,N])."""
+    def _resolve(self, prey_row: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Given the prey each agent interacts with as a row of the flattened [B*K] prey
+        arrays (or -1) [B,N] and the number of interacting agents per prey [B*K], return
+        (rewards float32[B,N], captured bool[B,K], leaving bool[B,N])."""
         raise NotImplementedError
 
     def _allocate(self, batch_size: int) -> None:
@@ -311,8 +365,9 @@ class GridCore:
         self._started = True
 
     def _build_tables(self) -> None:
-        """Per-cell lookup tables derived from walls and live prey: the actions available on
-        each cell (before the alive/done mask) and the index of the live prey there (or -1)."""
+        """Lookup tables derived from walls and live prey: the actions available on each cell
+        (before the alive/done mask), the index of the live prey there (or -1), and the
+        static channels of the state grid. Rebuilt by reset/set_state, updated by step."""
         batch, height, width = self.walls.shape
         blocked = np.ones((batch, height + 2, width + 2), dtype=bool)  # walls with a wall border
         blocked[:, 1:-1, 1:-1] = self.walls
@@ -321,16 +376,20 @@ class GridCore:
             table[..., a] = ~blocked[:, 1 + dr:1 + dr + height, 1 + dc:1 + dc + width]
         table[..., STAY] = True
         self._cell_avail = table.reshape(batch * height * width, self.n_actions)
+        self._env_index = np.arange(batch)[:, None]
+        self._action_base = (self._env_index * self.n_agents + np.arange(self.n_agents)) * self.n_actions
         self._cell_prey = np.full(batch * height * width, -1, dtype=np.int64)
         b, k = np.nonzero(self.prey_alive)
         cells = (b * height + self.prey_pos[b, k, 0]) * width + self.prey_pos[b, k, 1]
         self._cell_prey[cells] = k
         self._cell_avail[cells, STAY + 1:] = self.prey_kind[b, k, None] == self.interact_kind[STAY + 1:]
+        self._world = np.zeros((batch, self.state_shape[0] - self.n_agents, height, width), dtype=np.uint8)
+        self._world[:, 0] = self.walls  # walls and prey channels of the state grid
+        self._world[b, 1 + self.prey_kind[b, k], self.prey_pos[b, k, 0], self.prey_pos[b, k, 1]] = 1
 
     def _agent_cells(self) -> np.ndarray:
         """Row of each agent's cell in the per-cell tables: int64[B,N]."""
-        offset = np.arange(self.batch_size)[:, None] * self.height
-        return (offset + self.agent_pos[..., 0]) * self.width + self.agent_pos[..., 1]
+        return (self._env_index * self.height + self.agent_pos[..., 0]) * self.width + self.agent_pos[..., 1]
 
     def _avail(self, cells: np.ndarray) -> np.ndarray:
         avail = self._cell_avail[cells]
@@ -352,26 +411,26 @@ class GridCore:
             raise RuntimeError(f"{self.name}: call reset() before step()")
         actions = np.asarray(actions)
         shape = (self.batch_size, self.n_agents)
-        if actions.shape != shape or not np.issubdtype(actions.dtype, np.integer):
+        if actions.shape != shape or actions.dtype.kind not in "iu":
             raise ValueError(f"{self.name}: step(actions) needs an int array of shape {shape}, "
                              f"got {actions.dtype} {actions.shape}")
         cells = self._agent_cells()
         avail = self._avail(cells)
-        in_range = (actions >= 0) & (actions < self.n_actions)
-        legal = in_range & np.take_along_axis(avail, np.where(in_range, actions, 0)[..., None], 2)[..., 0]
-        if not legal.all():
-            self._raise_unavailable(actions, avail, legal)
+        if ((actions < 0) | (actions >= self.n_actions)).any() or not avail.ravel()[self._action_base + actions].all():
+            self._raise_unavailable(actions, avail)
         active = ~self.done
-        target = np.where(self.interact_kind[actions] >= 0, self._cell_prey[cells], -1)
         batch, k = self.batch_size, self.n_prey
-        flat = (np.arange(batch)[:, None] * k + target)[target >= 0]
-        counts = np.bincount(flat, minlength=batch * k).reshape(batch, k)
-        rewards, captured, leaving = self._resolve(target, counts)
+        target = np.where(self.interact_kind[actions] >= 0, self._cell_prey[cells], -1)
+        prey_row = np.where(target >= 0, self._env_index * k + target, -1)
+        counts = np.bincount(prey_row[prey_row >= 0], minlength=batch * k)
+        rewards, captured, leaving = self._resolve(prey_row, counts)
         if captured.any():
             b, j = np.nonzero(captured)
-            gone = (b * self.height + self.prey_pos[b, j, 0]) * self.width + self.prey_pos[b, j, 1]
+            row, col = self.prey_pos[b, j, 0], self.prey_pos[b, j, 1]
+            gone = (b * self.height + row) * self.width + col
             self._cell_prey[gone] = -1
             self._cell_avail[gone, STAY + 1:] = False
+            self._world[b, 1 + self.prey_kind[b, j], row, col] = 0
             self.prey_alive &= ~captured
         self.agent_pos += self._deltas[actions]
         self.alive &= ~leaving
@@ -382,7 +441,9 @@ class GridCore:
         self.done = self.terminated | self.truncated
         return rewards, self.terminated.copy(), self.truncated.copy()
 
-    def _raise_unavailable(self, actions: np.ndarray, avail: np.ndarray, legal: np.ndarray) -> None:
+    def _raise_unavailable(self, actions: np.ndarray, avail: np.ndarray) -> None:
+        in_range = (actions >= 0) & (actions < self.n_actions)
+        legal = in_range & np.take_along_axis(avail, np.where(in_range, actions, 0)[..., None], 2)[..., 0]
         b, i = (int(x) for x in np.argwhere(~legal)[0])
         a = int(actions[b, i])
         name = self.action_names[a] if 0 <= a < self.n_actions else "out of range"
@@ -393,32 +454,37 @@ class GridCore:
                          f"unavailable{why}; available: {', '.join(allowed)}")
 
     # ------------------------------------------------------------- observations
+    def _grid(self) -> np.ndarray:
+        """The state grid as uint8[B,C,H,W] (0/1); converted to float32 as late as possible
+        because moving bytes is what observations cost."""
+        n = self.n_agents
+        grid = np.empty((self.batch_size, *self.state_shape), dtype=np.uint8)
+        grid[:, :n] = 0
+        b, i = np.nonzero(self.alive)
+        grid[b, i, self.agent_pos[b, i, 0], self.agent_pos[b, i, 1]] = 1
+        grid[:, n:] = self._world
+        return grid
+
     def state_observation(self) -> np.ndarray:
         """Global grid float32[B,C,H,W]: agents in global order, walls, prey kinds."""
-        batch, n = self.alive.shape
-        state = np.zeros((batch, *self.state_shape), dtype=np.float32)
-        b, i = np.nonzero(self.alive)
-        state[b, i, self.agent_pos[b, i, 0], self.agent_pos[b, i, 1]] = 1.0
-        state[:, n] = self.walls
-        b, k = np.nonzero(self.prey_alive)
-        state[b, n + 1 + self.prey_kind[b, k], self.prey_pos[b, k, 0], self.prey_pos[b, k, 1]] = 1.0
-        return state
+        return self._grid().astype(np.float32)
 
     def observations(self) -> np.ndarray:
         """Per-agent observations float32[B,N,C,h,w], agents ego-first (own position first)."""
-        state = self.state_observation()
+        grid = self._grid()
         if self.obs_radius is None:
-            return np.take(state, self._ego, axis=1)
+            return np.take(grid, self._ego, axis=1).astype(np.float32)
         r, n = self.obs_radius, self.n_agents
         padded = np.zeros((self.batch_size, self.state_shape[0], self.height + 2 * r, self.width + 2 * r),
-                          dtype=np.float32)
-        padded[:, n] = 1.0  # outside the grid reads as wall
-        padded[:, :, r:r + self.height, r:r + self.width] = state
+                          dtype=np.uint8)
+        padded[:, n] = 1  # outside the grid reads as wall
+        padded[:, :, r:r + self.height, r:r + self.width] = grid
         span = np.arange(2 * r + 1)
         rows = self.agent_pos[:, :, 0, None] + span  # padded coords of rows centred on the agent
         cols = self.agent_pos[:, :, 1, None] + span
         b = np.arange(self.batch_size)[:, None, None, None, None]
-        return padded[b, self._ego[None, :, :, None, None], rows[:, :, None, :, None], cols[:, :, None, None, :]]
+        view = padded[b, self._ego[None, :, :, None, None], rows[:, :, None, :, None], cols[:, :, None, None, :]]
+        return view.astype(np.float32)
 
     def time(self) -> np.ndarray:
         """Normalised time t / episode_limit: float32[B]."""
@@ -438,6 +504,11 @@ class GridCore:
     def set_state(self, state: CoreState) -> None:
         """Restore a snapshot (copied, so it can be restored again); the core takes the
         snapshot's batch size."""
+        expected = {"walls": (self.height, self.width), "agent_pos": (self.n_agents, 2), "prey_pos": (self.n_prey, 2)}
+        for name, shape in expected.items():
+            if getattr(state, name).shape[1:] != shape:
+                raise ValueError(f"{self.name}: set_state got a snapshot whose {name} has shape "
+                                 f"{getattr(state, name).shape[1:]} per env, this core needs {shape}")
         self.batch_size = state.batch_size
         for f in _ARRAY_FIELDS:
             setattr(self, f, getattr(state, f).copy())

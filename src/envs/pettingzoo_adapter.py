@@ -21,6 +21,8 @@ def _inner_obs_space(space: spaces.Space) -> spaces.Space:
 class PettingZooAdapter(BatchedMultiAgentEnv):
     """Steps B PettingZoo ``ParallelEnv`` instances in lockstep behind the batched env API.
 
+    ``env_fns`` is one factory (called ``batch_size`` times) or a list of B factories.
+    Pass ``seeds`` to ``reset`` to make the B envs differ when a factory fixes the seed.
     Agents keep fixed slots, in the order of ``possible_agents``. An agent that has left
     (terminated) has alive=0, a zero observation, zero reward and only ``noop_action``
     available. Observations are the ``observation`` entry of a dict observation (else the
@@ -38,14 +40,15 @@ class PettingZooAdapter(BatchedMultiAgentEnv):
     def __init__(
         self,
         env_fns: EnvFn | Sequence[EnvFn],
-        batch_size: int = 1,
+        batch_size: int | None = None,
         noop_action: int = 0,
         flatten_obs: bool = False,
         episode_limit: int | None = None,
     ) -> None:
-        fns = list(env_fns) if isinstance(env_fns, Sequence) else [env_fns] * batch_size
-        if not fns:
-            raise ValueError("PettingZooAdapter: need at least one env (batch_size >= 1)")
+        fns = list(env_fns) if isinstance(env_fns, Sequence) else [env_fns] * (batch_size or 1)
+        if not fns or batch_size not in (None, len(fns)):
+            raise ValueError(f"PettingZooAdapter: batch_size={batch_size} for {len(fns)} env factories; "
+                             "need at least one env and one factory per env")
         self.envs = [fn() for fn in fns]
         self.batch_size = len(self.envs)
         env0 = self.envs[0]

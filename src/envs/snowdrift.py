@@ -26,13 +26,12 @@ class SnowdriftCore(GridCore):
     def _prey_counts(self) -> list[int]:
         return [self.args["n_drifts"]]
 
-    def _resolve(self, target: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        captured = counts >= 1
+    def _resolve(self, prey_row: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        captured = (counts >= 1).reshape(self.prey_alive.shape)
         removed = captured.sum(axis=1, keepdims=True)
-        cost = self.args["drift_cost"] / np.maximum(np.take_along_axis(counts, np.maximum(target, 0), 1), 1)
-        rewards = self.args["drift_reward"] * removed - np.where(target >= 0, cost, 0.0)
-        return rewards.astype(np.float32), captured, np.zeros_like(target, dtype=bool)
-
+        cost = np.where(prey_row >= 0, self.args["drift_cost"] / np.maximum(counts[prey_row], 1), 0.0)
+        rewards = self.args["drift_reward"] * removed - cost
+        return rewards.astype(np.float32), captured, np.zeros(prey_row.shape, dtype=bool)
 
 def parallel_env(**kwargs: Any):
     """PettingZoo ParallelEnv of Markov Snowdrift; keyword arguments are env_args."""

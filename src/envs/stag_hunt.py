@@ -27,16 +27,14 @@ class StagHuntCore(GridCore):
     def _prey_counts(self) -> list[int]:
         return [self.args["n_stags"], self.args["n_hares"]]
 
-    def _resolve(self, target: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        is_stag = self.prey_kind == 0
-        captured = self.prey_alive & (counts >= np.where(is_stag, 2, 1))
+    def _resolve(self, prey_row: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        is_stag = self.prey_kind.ravel() == 0
+        captured = self.prey_alive.ravel() & (counts >= np.where(is_stag, 2, 1))
         value = np.where(is_stag, self.args["stag_reward"], self.args["hare_reward"])
         share = np.where(captured, value / np.maximum(counts, 1), 0.0)
-        safe = np.maximum(target, 0)
-        leaving = (target >= 0) & np.take_along_axis(captured, safe, 1)
-        rewards = np.where(leaving, np.take_along_axis(share, safe, 1), 0.0).astype(np.float32)
-        return rewards, captured, leaving
-
+        leaving = (prey_row >= 0) & captured[prey_row]  # row -1 reads a real entry, masked out
+        rewards = np.where(leaving, share[prey_row], 0.0).astype(np.float32)
+        return rewards, captured.reshape(self.prey_alive.shape), leaving
 
 def parallel_env(**kwargs: Any):
     """PettingZoo ParallelEnv of Markov Stag Hunt; keyword arguments are env_args."""

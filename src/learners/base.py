@@ -50,6 +50,6 @@ class Learner:
 
     def check_finite(self, loss: torch.Tensor, what: str, t_env: int) -> None:
         """Stop with the module and step named instead of training on a NaN/inf loss."""
-        if not math.isfinite(float(loss)):
-            raise TrainingError(f"{self.name}: {what} is {float(loss)} at t_env={t_env}; stopped before the "
+        if not math.isfinite(float(loss.detach())):
+            raise TrainingError(f"{self.name}: {what} is {float(loss.detach())} at t_env={t_env}; stopped before the "
                                 "update (checkpoints already written are kept)")

@@ -117,8 +117,9 @@ class PPOLearner(Learner):
         with torch.no_grad():
             approx_kl = ((ratio - 1) - log_ratio).mean()
             clip_frac = ((ratio - 1).abs() > args.ppo_clip).float().mean()
-        return {"policy_loss": float(policy_loss), "value_loss": float(value_loss), "entropy": float(entropy),
-                "approx_kl": float(approx_kl), "clip_frac": float(clip_frac), "grad_norm": float(grad_norm)}
+        stats = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+                 "approx_kl": approx_kl, "clip_frac": clip_frac, "grad_norm": grad_norm}
+        return {key: float(value.detach()) for key, value in stats.items()}
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, terminal: torch.Tensor, gamma: float,

@@ -16,8 +16,21 @@ class PolicyInputSpec:
     extra_dim: int = 0
 
 
+def padded_layers(size: int, n_layers: int) -> int:
+    """How many leading 3x3 convs keep their size (padding 1) so that the rest can shrink the
+    map without padding and still end at >= 2x2: unpadded convs cost far less on small grids
+    (8x8: 6.5x fewer multiply-adds) and every output still sees the whole grid through the FC."""
+    for padded in range(n_layers + 1):
+        if size - 2 * (n_layers - padded) >= 2:
+            return padded
+    return n_layers
+
+
 class CNNActorCritic(nn.Module):
     """Actor-critic over a channels-first grid observation (SPEC §6.1).
+
+    Three 3x3 conv layers (``conv_channels``, 16/32/32 by default; see ``padded_layers``),
+    then time, agent id and extra inputs concatenated, two FC layers, actor and critic heads.
 
     Inputs: ``obs [M,C,H,W]``, ``time [M,1]``, ``agent_id [M,n_ids]`` (one-hot slot),
     optional ``extra [M,extra_dim]``. Returns unmasked ``logits [M,A]`` and ``value [M]``.
@@ -30,9 +43,12 @@ class CNNActorCritic(nn.Module):
         channels, height, width = spec.obs_shape
         layers: list[nn.Module] = []
         in_ch = channels
-        for out_ch in conv_channels:
-            layers += [nn.Conv2d(in_ch, out_ch, 3, padding=1), nn.ReLU()]
+        padded = padded_layers(min(height, width), len(conv_channels))
+        for index, out_ch in enumerate(conv_channels):
+            pad = 1 if index < padded else 0
+            layers += [nn.Conv2d(in_ch, out_ch, 3, padding=pad), nn.ReLU()]
             in_ch = out_ch
+            height, width = height + 2 * pad - 2, width + 2 * pad - 2
         self.trunk = nn.Sequential(*layers, nn.Flatten())
         flat = in_ch * height * width + 1 + spec.n_ids + spec.extra_dim
         self.body = nn.Sequential(nn.Linear(flat, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim), nn.ReLU())

@@ -1,0 +1,64 @@
+"""Training throughput: env steps/s of rollout + update (one JSON line per setting).
+
+    python benchmarks/bench_train.py [--iterations 10] [--threads 2] [--algs ppo] [--envs stag_hunt_small stag_hunt]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+
+import torch  # noqa: E402
+
+from run import Experiment  # noqa: E402
+from utils.config import build_config  # noqa: E402
+from utils.experiment import prepare_args  # noqa: E402
+from utils.logging import Logger, get_logger  # noqa: E402
+
+
+def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dict) -> dict:
+    config = {"batch_size_run": batch_size, "buffer_size": batch_size, "batch_size": batch_size, **overrides}
+    args = prepare_args(build_config(alg, env, config))
+    exp = Experiment(args, Logger(get_logger()))
+    exp.train_step()                                      # warm-up (allocations, first Adam step)
+    rollout = update = 0.0
+    start_steps = exp.runner.t_env
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        batch, _ = exp.runner.run()
+        exp.buffer.insert_episode_batch(batch)
+        t1 = time.perf_counter()
+        for learner in exp.learners:
+            learner.train(exp.buffer, exp.runner.t_env, 0)
+        update += time.perf_counter() - t1
+        rollout += t1 - t0
+    steps = exp.runner.t_env - start_steps
+    return {"bench": "train", "alg": alg, "env": env, "batch_size_run": batch_size, "threads": torch.get_num_threads(),
+            "env_steps": steps, "env_steps_per_s": round(steps / (rollout + update), 1),
+            "rollout_env_steps_per_s": round(steps / rollout, 1), "update_s_per_iteration": round(update / iterations, 4),
+            "overrides": overrides}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--algs", nargs="+", default=["ppo"])
+    parser.add_argument("--envs", nargs="+", default=["stag_hunt_small", "stag_hunt"])
+    parser.add_argument("--set", nargs="*", default=[], help="extra overrides key=value (yaml values)")
+    opts = parser.parse_args()
+    torch.set_num_threads(opts.threads)
+    from utils.config import parse_yaml
+    overrides = {k: parse_yaml(v) for k, v in (s.split("=", 1) for s in opts.set)}
+    for alg in opts.algs:
+        for env in opts.envs:
+            print(json.dumps(measure(alg, env, opts.batch_size, opts.iterations, overrides)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Shared test helpers: build validated run arguments and experiments without Sacred."""
+from __future__ import annotations
+
+from utils.config import build_config
+from utils.experiment import prepare_args
+from utils.logging import Logger, get_logger
+
+
+def make_args(alg: str = "ppo", env: str = "stag_hunt_small", **overrides):
+    """Validated run arguments (as main.py builds them) with dotted ``env_args__key`` overrides."""
+    nested: dict = {}
+    for key, value in overrides.items():
+        if "__" in key:
+            outer, inner = key.split("__", 1)
+            nested.setdefault(outer, {})[inner] = value
+        else:
+            nested[key] = value
+    return prepare_args(build_config(alg, env, nested))
+
+
+def make_experiment(alg: str = "ppo", env: str = "stag_hunt_small", **overrides):
+    """An ``run.Experiment`` ready to train, logging to the console only."""
+    from run import Experiment
+    return Experiment(make_args(alg, env, **overrides), Logger(get_logger()))
