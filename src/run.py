@@ -13,6 +13,7 @@ from munch import Munch
 import controllers
 import learners as learner_family
 import runners
+from controllers.actors import REGISTRY as ACTORS
 from components.episode_buffer import ReplayBuffer
 from runners.episode_stats import EpisodeResults, summarise
 from utils.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
@@ -32,6 +33,7 @@ class Experiment:
         learner_classes = [learner_family.REGISTRY[args.learner if s == "policy" else s] for s in args.learners]
         for cls in learner_classes:
             scheme.update(cls.scheme_fields(args))
+        scheme.update(ACTORS[args.actor].scheme_fields(args))
         self.buffer = ReplayBuffer(scheme, groups, args.buffer_size, args.episode_limit + 1,
                                    preprocess=preprocess, device=args.device, seed=args.seed)
         self.runner.setup(self.buffer.scheme, groups, preprocess, self.mac)
@@ -60,7 +62,7 @@ class Experiment:
         directory = os.path.join(args.local_results_path, "models", args.unique_token, str(runner.t_env))
         state = {"t_env": runner.t_env, "episode": self.episode, "train_episodes": runner.train_episodes,
                  "test_episodes": runner.test_episodes, "last_test": self.last_test, "last_log": self.last_log,
-                 "mac_rng": self.mac.rng_state(), "buffer_rng": self.buffer.rng_state()}
+                 "mac": self.mac.state_dict(), "buffer_rng": self.buffer.rng_state()}
         if args.save_buffer:
             state["buffer"] = self.buffer.state_dict()
         save_checkpoint(directory, self._modules(), self._optimisers(), state)
@@ -76,7 +78,7 @@ class Experiment:
         runner.t_env, runner.train_episodes, runner.test_episodes = state["t_env"], state["train_episodes"], state["test_episodes"]
         self.episode, self.last_test, self.last_log = state["episode"], state["last_test"], state["last_log"]
         self.last_save = runner.t_env
-        self.mac.set_rng_state(state["mac_rng"])
+        self.mac.load_state_dict(state["mac"])
         self.buffer.set_rng_state(state["buffer_rng"])
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])

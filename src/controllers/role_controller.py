@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from munch import Munch
 
-from components.action_selectors import REGISTRY as SELECTORS
+from controllers.actors import REGISTRY as ACTORS
+from controllers.actors import StepInputs, act_with_policy
 from controllers.policy_networks import CONFIG_FILE, PolicyNetworks
 from controllers.roles import RoleSpec, validate_roles
 from utils.checkpoint import find_checkpoint
@@ -29,7 +30,7 @@ class RoleController:
         self.default_assignment = np.array([self.role_index[r] for r in args.roles], dtype=np.int64)
         learned = [r for r in self.roles if r.kind == "learned"]
         self.learned_role: RoleSpec | None = learned[0] if learned else None
-        self.policy = PolicyNetworks.from_args(args).to(args.device) if self.learned_role else None
+        self.actor = ACTORS[args.actor](args) if self.learned_role else None
         self.frozen = {r.name: self._load_frozen(r) for r in self.roles if r.kind == "ckpt"}
         self.rules = {r.name: self._make_rule(r) for r in self.roles if r.kind == "rule"}
         self.np_rng = np.random.default_rng(args.seed)
@@ -48,6 +49,11 @@ class RoleController:
         nets.requires_grad_(False)
         return nets
 
+    @property
+    def policy(self) -> PolicyNetworks | None:
+        """The learned role's actor-critic networks (None when no slot is learned)."""
+        return self.actor.modules()["policy"] if self.actor is not None else None
+
     # ----------------------------------------------------------------------------------
     def init_episode(self, batch_size: int) -> np.ndarray:
         """Assign roles to slots for a new batch of episodes; returns ``role_of_slot [B,N]``."""
@@ -55,18 +61,20 @@ class RoleController:
         if self.args.shuffle_slots:
             assignment = self.np_rng.permuted(assignment, axis=1)
         self.role_of_slot = np.ascontiguousarray(assignment)
+        if self.actor is not None:
+            self.actor.init_episode(batch_size, self.role_mask(self.learned_role.name))
         return self.role_of_slot
 
     def role_mask(self, role_name: str) -> np.ndarray:
         """``bool [B,N]``: where ``role_name`` plays in the current episodes."""
         return self.role_of_slot == self.role_index[role_name]
 
-    def select_actions(self, env, obs: torch.Tensor, time: torch.Tensor, avail: torch.Tensor,
-                       test_mode: bool = False) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
-        """Actions ``int64 [B,N]`` for every slot (only available actions) and per-step extras."""
+    def select_actions(self, inputs: StepInputs, test_mode: bool = False) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
+        """Actions ``int64 [B,N]`` for every slot (only available actions) and per-step extras
+        ``{field: [B,N,...]}`` from the learned role's actor (zero in other slots)."""
         batch_size, n_agents = self.role_of_slot.shape
         actions = np.zeros((batch_size, n_agents), dtype=np.int64)
-        selector = SELECTORS["greedy" if test_mode and self.args.test_greedy else "multinomial"]
+        extras: dict[str, torch.Tensor] = {}
         for role in self.roles:
             mask = self.role_of_slot == self.role_index[role.name]
             if not mask.any():
@@ -74,32 +82,40 @@ class RoleController:
             if role.kind == "rule":
                 slots = np.flatnonzero(mask.any(axis=0))
                 chosen = np.zeros_like(actions)
-                chosen[:, slots] = self.rules[role.name].act(env, slots)
+                chosen[:, slots] = self.rules[role.name].act(inputs.env, slots)
                 actions[mask] = chosen[mask]
                 continue
-            nets = self.policy if role.kind == "learned" else self.frozen[role.name]
             env_idx, slot_idx = (torch.from_numpy(a) for a in np.nonzero(mask))
-            with torch.no_grad():
-                logits, _ = nets(obs[env_idx, slot_idx], time[env_idx].unsqueeze(-1), slot_idx)
-                chosen = selector(logits, avail[env_idx, slot_idx], self.torch_rng)
+            if role.kind == "learned":
+                chosen, role_extras = self.actor.act(inputs, env_idx, slot_idx, test_mode, self.torch_rng)
+                for key, value in role_extras.items():
+                    extras[key] = value.new_zeros((batch_size, n_agents, *value.shape[1:]))
+                    extras[key][env_idx, slot_idx] = value
+            else:
+                greedy = test_mode and self.args.test_greedy
+                chosen = act_with_policy(self.frozen[role.name], inputs, env_idx, slot_idx, greedy, self.torch_rng)
             actions[env_idx.numpy(), slot_idx.numpy()] = chosen.cpu().numpy()
-        return actions, {}
+        return actions, extras
 
     # ----------------------------------------------------------------------------------
     def parameters(self):
-        """Parameters of the learned role's networks (empty when nothing is learned)."""
+        """Parameters of the learned role's policy networks (empty when nothing is learned)."""
         return self.policy.parameters() if self.policy is not None else iter(())
 
     def modules(self) -> dict[str, torch.nn.Module]:
-        """Learned modules, by name, for checkpoints."""
-        return {"policy": self.policy} if self.policy is not None else {}
+        """The learned role's modules, by name, for checkpoints and learners."""
+        return self.actor.modules() if self.actor is not None else {}
 
-    def rng_state(self) -> dict:
-        return {"np_rng": self.np_rng.bit_generator.state, "torch_rng": self.torch_rng.get_state()}
+    def state_dict(self) -> dict:
+        """RNG states and the actor's non-module state (e.g. inter-episode beliefs)."""
+        return {"np_rng": self.np_rng.bit_generator.state, "torch_rng": self.torch_rng.get_state(),
+                "actor": self.actor.state_dict() if self.actor is not None else {}}
 
-    def set_rng_state(self, state: dict) -> None:
+    def load_state_dict(self, state: dict) -> None:
         self.np_rng.bit_generator.state = state["np_rng"]
         self.torch_rng.set_state(state["torch_rng"])
+        if self.actor is not None:
+            self.actor.load_state_dict(state["actor"])
 
     def save_models(self, directory: str) -> None:
         """Write the learned role's networks in a form ``ckpt:<directory>`` roles can load."""

@@ -9,6 +9,7 @@ from munch import Munch
 
 import envs
 from components.episode_buffer import EpisodeBatch
+from controllers.actors import StepInputs
 from runners.episode_stats import EpisodeResults
 
 TRAIN_SEED_STRIDE = 1_000_003
@@ -97,7 +98,8 @@ class ParallelRunner:
             if not active.any():
                 break
             rows = np.flatnonzero(active)
-            actions, extras = mac.select_actions(env, pre["obs"], pre["time"], pre["avail_actions"], test_mode)
+            inputs = StepInputs(env, pre["obs"], pre["time"], pre["avail_actions"], t)
+            actions, extras = mac.select_actions(inputs, test_mode)
             rewards, terminated, _ = env.step(actions)
             post = {"actions": torch.from_numpy(actions), "reward": torch.from_numpy(rewards),
                     "terminated": torch.from_numpy(terminated), **extras}

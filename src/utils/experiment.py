@@ -40,6 +40,7 @@ def prepare_args(config: dict) -> Munch:
     import envs
     import learners
     import runners
+    from controllers.actors import REGISTRY as ACTORS
     from controllers.roles import validate_roles
     from modules.agents import REGISTRY as AGENT_REGISTRY
 
@@ -48,6 +49,7 @@ def prepare_args(config: dict) -> Munch:
     check_registry("runner", args.runner, runners.REGISTRY)
     check_registry("agent network", args.agent, AGENT_REGISTRY)
     check_registry("controller", "roles", controllers.REGISTRY)
+    check_registry("actor", args.actor, ACTORS)
     for slot in args.learners:
         check_registry("learner", args.learner if slot == "policy" else slot, learners.REGISTRY)
     if args.batch_size_run < 1 or args.buffer_size < args.batch_size_run:

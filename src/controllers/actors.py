@@ -1,0 +1,86 @@
+"""How the learned role chooses actions: ``REGISTRY[args.actor](args)``.
+
+An actor owns the learned role's acting modules (policy network, and later opponent models
+or planners), acts for a set of (env, slot) rows in one batched call, and may return
+per-step extras that the runner writes into the batch at every step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from munch import Munch
+
+from components.action_selectors import REGISTRY as SELECTORS
+from controllers.policy_networks import PolicyNetworks
+
+
+@dataclass
+class StepInputs:
+    """What the controller sees at one step for all ``B`` envs and ``N`` slots."""
+
+    env: object                 # the BatchedMultiAgentEnv (``.core`` for planners)
+    obs: torch.Tensor           # [B,N,C,H,W]
+    time: torch.Tensor          # [B]
+    avail: torch.Tensor         # [B,N,A] bool
+    t: int                      # step index within the episode
+
+
+class Actor:
+    """Base actor: subclasses implement ``act``; ``modules`` lists everything that learns."""
+
+    def __init__(self, args: Munch) -> None:
+        self.args = args
+
+    @classmethod
+    def scheme_fields(cls, args: Munch) -> dict:
+        """Per-step fields (grouped by agent) this actor writes through ``act``'s extras."""
+        return {}
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {}
+
+    def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
+        """Reset per-episode state (hidden states, beliefs) for new episodes."""
+
+    def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
+            generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Actions ``[M]`` for the rows ``(env_idx[m], slot_idx[m])`` and extras ``{field: [M, ...]}``."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Non-module state to checkpoint (e.g. inter-episode beliefs)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class PolicyActor(Actor):
+    """Samples from the actor-critic's masked softmax (greedy in test mode when ``test_greedy``)."""
+
+    def __init__(self, args: Munch) -> None:
+        super().__init__(args)
+        self.policy = PolicyNetworks.from_args(args).to(args.device)
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"policy": self.policy}
+
+    def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
+            generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return act_with_policy(self.policy, inputs, env_idx, slot_idx, test_mode and self.args.test_greedy,
+                               generator), {}
+
+
+def act_with_policy(nets: PolicyNetworks, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+                    greedy: bool, generator: torch.Generator) -> torch.Tensor:
+    """One network call for all rows, then masked sampling (or argmax)."""
+    with torch.no_grad():
+        logits, _ = nets(inputs.obs[env_idx, slot_idx], inputs.time[env_idx].unsqueeze(-1), slot_idx)
+        return SELECTORS["greedy" if greedy else "multinomial"](logits, inputs.avail[env_idx, slot_idx], generator)
+
+
+REGISTRY = {
+    "policy": PolicyActor,
+}
