@@ -138,21 +138,32 @@ class Experiment:
         self.logger.console.info(f"finished {runner.t_env} env steps in {time.time() - start:.1f}s")
 
 
+def train_or_evaluate(_run, args: Munch, logger: Logger) -> None:
+    """The default mode: train for ``t_max`` env steps, or only test with ``evaluate=True``."""
+    experiment = Experiment(args, logger)
+    if args.checkpoint_path:
+        experiment.restore(args.checkpoint_path)
+    if args.evaluate:
+        stats = experiment.test()
+        logger.print_recent_stats(experiment.runner.t_env, experiment.episode, args.t_max)
+        _run.info["test"] = {k: float(v) for k, v in stats.items()}
+    else:
+        experiment.train()
+
+
+# What a run does (`run_mode`): each entry is ``fn(_run, args, logger)``.
+MODES = {
+    "train": train_or_evaluate,
+}
+
+
 def run(_run, args: Munch, console: logging.Logger) -> None:
-    """Sacred main: set up logging, build the experiment, train or evaluate."""
+    """Sacred main: set up logging, then run the configured ``run_mode``."""
     logger = Logger(console)
     logger.setup_sacred(_run)
     if args.use_tensorboard:
         logger.setup_tb(os.path.join(args.local_results_path, "tb_logs", args.unique_token))
-    experiment = Experiment(args, logger)
     try:
-        if args.checkpoint_path:
-            experiment.restore(args.checkpoint_path)
-        if args.evaluate:
-            stats = experiment.test()
-            logger.print_recent_stats(experiment.runner.t_env, experiment.episode, args.t_max)
-            _run.info["test"] = {k: float(v) for k, v in stats.items()}
-        else:
-            experiment.train()
+        MODES[args.run_mode](_run, args, logger)
     finally:
         logger.close()

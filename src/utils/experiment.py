@@ -45,6 +45,8 @@ def prepare_args(config: dict) -> Munch:
     from modules.agents import REGISTRY as AGENT_REGISTRY
 
     args = munchify(copy.deepcopy(config))
+    from run import MODES
+    check_registry("run_mode", args.run_mode, MODES)
     check_registry("env", args.env, envs.REGISTRY)
     check_registry("runner", args.runner, runners.REGISTRY)
     check_registry("agent network", args.agent, AGENT_REGISTRY)
