@@ -1,0 +1,38 @@
+"""Curves from Sacred run folders: grouping by configuration, mean ± std, clear errors."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from utils.plotting import load_curve, mean_std, plot_curves
+
+
+def write_run(root, run_id, seed, values, roles=("ppo", "NS")):
+    run = root / str(run_id)
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"name": "ppo", "env_config": "stag_hunt_small",
+                                                 "roles": list(roles), "seed": seed}))
+    (run / "metrics.json").write_text(json.dumps(
+        {"test_return_mean": {"steps": [0, 10, 20], "values": values, "timestamps": ["", "", ""]}}))
+    return str(run)
+
+
+def test_mean_std_over_seeds_and_png(tmp_path):
+    a = write_run(tmp_path, 1, 0, [0.0, 2.0, 4.0])
+    b = write_run(tmp_path, 2, 1, [2.0, 4.0, 6.0])
+    c = write_run(tmp_path, 3, 0, [1.0, 1.0, 1.0], roles=("ppo", "NH"))
+    x, mean, std = mean_std([load_curve(a, "test_return_mean"), load_curve(b, "test_return_mean")], points=3)
+    assert np.allclose(x, [0, 10, 20]) and np.allclose(mean, [1, 3, 5]) and np.allclose(std, [1, 1, 1])
+    out = tmp_path / "curve.png"
+    groups = plot_curves([a, b, c], "test_return_mean", str(out))
+    assert sorted(groups.values()) == [1, 2]
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_metric_names_the_available_ones(tmp_path):
+    run = write_run(tmp_path, 1, 0, [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="metric 'nope' not in .*it has: test_return_mean"):
+        load_curve(run, "nope")
+    with pytest.raises(ValueError, match="not a Sacred run folder"):
+        load_curve(os.path.join(str(tmp_path), "missing"), "x")
