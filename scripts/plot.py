@@ -19,9 +19,12 @@ def main() -> int:
     parser.add_argument("--key", default="test_return_mean", help="metric to plot")
     parser.add_argument("--out", default="curve.png", help="output PNG")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--reference", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="dashed horizontal reference lines, e.g. NS=2.55")
     opts = parser.parse_args()
     try:
-        groups = plot_curves(opts.runs, opts.key, opts.out, opts.title)
+        references = {name: float(value) for name, value in (r.split("=", 1) for r in opts.reference)}
+        groups = plot_curves(opts.runs, opts.key, opts.out, opts.title, references)
     except ValueError as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2

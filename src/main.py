@@ -7,6 +7,7 @@ after Sacred has marked the run INTERRUPTED.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -14,8 +15,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from utils.errors import ConfigError  # noqa: E402
 
 
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def main(argv: list[str]) -> int:
     """Run one experiment from command-line arguments; return the process exit code."""
+    # SIGINT (also when started in the background, where shells ignore it) and SIGTERM (cluster
+    # schedulers) end the run as an interruption: Sacred marks it INTERRUPTED, metrics kept.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     from utils.config import build_config, parse_cli
     from utils.experiment import prepare_args, start_sacred_run
     try:

@@ -14,6 +14,8 @@ import controllers
 import learners as learner_family
 import runners
 from controllers.actors import REGISTRY as ACTORS
+from pretraining.collect import collect
+from pretraining.pretrain_vae import pretrain_vae
 from components.episode_buffer import ReplayBuffer
 from runners.episode_stats import EpisodeResults, summarise
 from utils.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
@@ -154,6 +156,8 @@ def train_or_evaluate(_run, args: Munch, logger: Logger) -> None:
 # What a run does (`run_mode`): each entry is ``fn(_run, args, logger)``.
 MODES = {
     "train": train_or_evaluate,
+    "collect": collect,
+    "pretrain_vae": pretrain_vae,
 }
 
 

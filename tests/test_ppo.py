@@ -43,7 +43,7 @@ def train_and_test(iterations, **overrides):
 
 def test_single_agent_learns_shortest_path_to_hare():
     # "1...H": the optimum is RIGHT x3, then HARE: return 1 in 4 steps... plus the capture step
-    before, after = train_and_test(15, env_args__n_agents=1, roles=["ppo"], env_args__layout=["1...H"])
+    before, after = train_and_test(20, env_args__n_agents=1, roles=["ppo"], env_args__layout=["1...H"])
     assert before["test_ep_length_mean"] > 5
     assert after["test_return_mean"] == pytest.approx(1.0)
     assert after["test_ep_length_mean"] == pytest.approx(5.0)
@@ -51,7 +51,7 @@ def test_single_agent_learns_shortest_path_to_hare():
 
 def test_two_agents_learn_to_hunt_the_stag_together():
     # "1S2": both step onto the stag, then both choose STAG: 5 each, episode over in 2 steps
-    before, after = train_and_test(15, env_args__n_agents=2, roles=["ppo", "ppo"], env_args__layout=["1S2", "..."])
+    before, after = train_and_test(25, env_args__n_agents=2, roles=["ppo", "ppo"], env_args__layout=["1S2", "..."])
     assert before["test_return_mean"] < 10
     assert after["test_return_mean"] == pytest.approx(10.0)
     assert after["test_ep_length_mean"] == pytest.approx(2.0)

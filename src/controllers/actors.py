@@ -25,6 +25,7 @@ class StepInputs:
     time: torch.Tensor          # [B]
     avail: torch.Tensor         # [B,N,A] bool
     t: int                      # step index within the episode
+    prev_actions: torch.Tensor | None = None  # [B,N] int64 actions of step t-1 (-1 at t = 0)
 
 
 class Actor:
@@ -48,6 +49,9 @@ class Actor:
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Actions ``[M]`` for the rows ``(env_idx[m], slot_idx[m])`` and extras ``{field: [M, ...]}``."""
         raise NotImplementedError
+
+    def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:
+        """See every slot's chosen actions ``[B,N]`` of this step (before the env steps)."""
 
     def state_dict(self) -> dict:
         """Non-module state to checkpoint (e.g. inter-episode beliefs)."""
@@ -81,6 +85,11 @@ def act_with_policy(nets: PolicyNetworks, inputs: StepInputs, env_idx: torch.Ten
         return SELECTORS["greedy" if greedy else "multinomial"](logits, inputs.avail[env_idx, slot_idx], generator)
 
 
+from controllers.subgoal_actor import SubgoalActor  # noqa: E402  (it subclasses Actor)
+from controllers.mcts_actor import MCTSActor  # noqa: E402  (it subclasses Actor)
+
 REGISTRY = {
     "policy": PolicyActor,
+    "subgoal": SubgoalActor,
+    "mcts": MCTSActor,
 }

@@ -95,6 +95,8 @@ class RoleController:
                 greedy = test_mode and self.args.test_greedy
                 chosen = act_with_policy(self.frozen[role.name], inputs, env_idx, slot_idx, greedy, self.torch_rng)
             actions[env_idx.numpy(), slot_idx.numpy()] = chosen.cpu().numpy()
+        if self.actor is not None:
+            self.actor.observe(inputs, actions, test_mode)
         return actions, extras
 
     # ----------------------------------------------------------------------------------

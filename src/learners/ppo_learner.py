@@ -43,8 +43,10 @@ class PPOLearner(Learner):
         env_idx, step_idx, slot_idx = torch.nonzero(focal[:, None, :].expand(-1, length, -1), as_tuple=True)
         obs = batch["obs"][env_idx, step_idx, slot_idx]
         time = batch["time"][env_idx, step_idx]
+        # per-step policy inputs an actor wrote (e.g. HOP+ subgoals); absent for plain PPO
+        extra = batch["policy_extra"][env_idx, step_idx, slot_idx] if "policy_extra" in batch else None
         with torch.no_grad():
-            logits, values = self.mac.policy(obs, time, slot_idx)
+            logits, values = self.mac.policy(obs, time, slot_idx, extra)
         value_grid = torch.zeros(focal.shape[0], length, focal.shape[1])
         value_grid[env_idx, step_idx, slot_idx] = values
         advantages = gae(batch["reward"][:, :-1, :, 0], value_grid, terminal, args.gamma, args.gae_lambda)
@@ -56,7 +58,8 @@ class PPOLearner(Learner):
         e, s, n = env_idx[rows], step_idx[rows], slot_idx[rows]
         log_probs = torch.log_softmax(masked_logits(logits[rows], avail[e, s, n]), dim=-1)
         act = actions[e, s, n]
-        return {
+        optional = {} if extra is None else {"extra": extra[rows]}
+        return {**optional,
             "obs": obs[rows], "time": time[rows], "slot": n, "avail": avail[e, s, n], "actions": act,
             "old_logp": log_probs.gather(-1, act[:, None])[:, 0], "old_value": values[rows],
             "advantages": advantages[e, s, n], "returns": returns[e, s, n],
@@ -92,7 +95,7 @@ class PPOLearner(Learner):
 
     def _update(self, mb: dict[str, torch.Tensor], t_env: int) -> dict[str, float]:
         args = self.args
-        logits, values = self.mac.policy(mb["obs"], mb["time"], mb["slot"])
+        logits, values = self.mac.policy(mb["obs"], mb["time"], mb["slot"], mb.get("extra"))
         log_probs = torch.log_softmax(masked_logits(logits, mb["avail"]), dim=-1)
         logp = log_probs.gather(-1, mb["actions"][:, None])[:, 0]
         entropy = -(log_probs.exp() * log_probs).sum(-1).mean()

@@ -91,6 +91,7 @@ class ParallelRunner:
         lengths = np.zeros(n, dtype=np.int64)
         rows = np.arange(n)
         active = np.ones(n, dtype=bool)
+        prev_actions = torch.full((n, self.args.n_agents), -1, dtype=torch.long)
         t = 0
         while True:
             pre = self._observe()
@@ -98,8 +99,9 @@ class ParallelRunner:
             if not active.any():
                 break
             rows = np.flatnonzero(active)
-            inputs = StepInputs(env, pre["obs"], pre["time"], pre["avail_actions"], t)
+            inputs = StepInputs(env, pre["obs"], pre["time"], pre["avail_actions"], t, prev_actions)
             actions, extras = mac.select_actions(inputs, test_mode)
+            prev_actions = torch.from_numpy(actions)
             rewards, terminated, _ = env.step(actions)
             post = {"actions": torch.from_numpy(actions), "reward": torch.from_numpy(rewards),
                     "terminated": torch.from_numpy(terminated), **extras}

@@ -49,8 +49,10 @@ def mean_std(curves: list[RunCurve], points: int = 100) -> tuple[np.ndarray, np.
     return grid, stacked.mean(axis=0), stacked.std(axis=0)
 
 
-def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = None) -> dict[str, int]:
-    """Plot ``key`` against env steps, one line (mean ± std over its runs) per label; returns runs per label."""
+def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = None,
+                references: dict[str, float] | None = None) -> dict[str, int]:
+    """Plot ``key`` against env steps, one line (mean ± std over its runs) per label, plus
+    dashed horizontal ``references`` (e.g. a rule-based agent's return); returns runs per label."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -64,6 +66,9 @@ def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = Non
         x, mean, std = mean_std(curves)
         ax.plot(x, mean, label=f"{label} (n={len(curves)})")
         ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+    for name, value in (references or {}).items():
+        ax.axhline(value, linestyle="--", linewidth=1, color="gray")
+        ax.annotate(f"{name} = {value:g}", (0, value), textcoords="offset points", xytext=(4, 3), fontsize=8)
     ax.set_xlabel("env steps")
     ax.set_ylabel(key)
     ax.set_title(title or key)

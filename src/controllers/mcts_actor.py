@@ -1,0 +1,118 @@
+"""HOP's actor (SPEC §6.4): plan every decision with the batched PUCT search under goal beliefs.
+
+Per step: the co-players' goals of ``tree_num`` trees per planning agent are sampled from its
+beliefs, one batched search runs for all planning agents of all envs, and each acts from
+softmax(``q_temperature`` × root Q) over its available actions (argmax in greedy test mode).
+After all slots chose, ``observe`` updates the beliefs (intra-OM) with the co-player model's
+likelihood of every co-player's action and tallies the goals reached (inter-OM).
+The acting policy is written into the batch as ``mcts_policy`` and the beliefs used as ``belief``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from munch import Munch
+
+from components.action_selectors import masked_logits
+from controllers.actors import Actor, StepInputs
+from controllers.policy_networks import PolicyNetworks
+from envs.grid_core import STAY
+from modules.coplayer_model import CoplayerModel
+from planners.belief import GoalBeliefs
+from planners.goals import make_goal_spec
+from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
+
+
+class TorchSearchModels:
+    """The search's view of the networks: numpy in, numpy out, no gradients."""
+
+    def __init__(self, policy: PolicyNetworks, coplayer: CoplayerModel, device: str) -> None:
+        self.policy, self.coplayer, self.device = policy, coplayer, device
+
+    def prior_value(self, obs: np.ndarray, time: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            logits, value = self.policy(torch.from_numpy(obs).to(self.device),
+                                        torch.from_numpy(time).to(self.device)[:, None],
+                                        torch.from_numpy(slot).to(self.device))
+        return logits.cpu().numpy(), value.cpu().numpy()
+
+    def coplayer_logits(self, state: np.ndarray, time: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            logits = self.coplayer(torch.from_numpy(state).to(self.device), torch.from_numpy(time).to(self.device)[:, None])
+        return logits.cpu().numpy()
+
+
+class MCTSActor(Actor):
+    """Plans with ``BatchedMCTS`` using the learned role's policy network as prior/value and the
+    co-player model π_ω(a_j | s, g) under goals sampled from ``GoalBeliefs``."""
+
+    def __init__(self, args: Munch) -> None:
+        super().__init__(args)
+        self.goal_spec = make_goal_spec(args)
+        self.policy = PolicyNetworks.from_args(args).to(args.device)
+        self.coplayer = CoplayerModel(tuple(args.state_shape), args.n_agents, self.goal_spec.n_goals, args.n_actions,
+                                      args.coplayer_hidden_dim, tuple(args.coplayer_conv_channels)).to(args.device)
+        self.beliefs = GoalBeliefs(args.n_agents, self.goal_spec.n_goals, args.inter_om_alpha, args.belief_prior_count)
+        self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
+        self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
+        self.planner: BatchedMCTS | None = None
+        self.probe = None  # scratch core that replays a step to see who left
+
+    @classmethod
+    def scheme_fields(cls, args: Munch) -> dict:
+        n_goals = make_goal_spec(args).n_goals
+        return {"mcts_policy": {"vshape": (args.n_actions,), "group": "agents"},
+                "belief": {"vshape": (args.n_agents, n_goals), "group": "agents"}}
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"policy": self.policy, "coplayer_model": self.coplayer}
+
+    def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
+        self.beliefs.start_episode(role_mask)
+
+    def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
+            generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        core = inputs.env.core
+        envs, slots = env_idx.numpy(), slot_idx.numpy()
+        actions = np.full(len(envs), STAY, dtype=np.int64)
+        policy = np.zeros((len(envs), core.n_actions), dtype=np.float32)
+        belief = torch.from_numpy(self.beliefs.belief[envs, slots].astype(np.float32))
+        rows = np.flatnonzero(core.alive[envs, slots] & ~core.done[envs])
+        if rows.size:
+            if self.planner is None:
+                self.planner = BatchedMCTS(core, self.models, self.settings)
+            goals = self.beliefs.sample(envs[rows], slots[rows], self.settings.tree_num, generator)
+            result = self.planner.search(core, envs[rows], slots[rows], goals, generator)
+            probs = masked_softmax(self.args.q_temperature * result.q, result.avail)
+            policy[rows] = probs
+            if test_mode and self.args.test_greedy:
+                actions[rows] = np.where(result.avail, result.q, -np.inf).argmax(axis=1)
+            else:
+                actions[rows] = torch.multinomial(torch.from_numpy(probs), 1, generator=generator)[:, 0].numpy()
+        return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}
+
+    def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:
+        """Intra-OM Bayes update with π_ω's likelihood of every slot's action, and the goals reached."""
+        core = inputs.env.core
+        acted = core.alive & ~core.done[:, None]
+        state = torch.from_numpy(core.state_observation()).to(self.args.device)
+        with torch.inference_mode():
+            logits = self.coplayer(state, inputs.time.to(self.args.device)[:, None]).cpu()     # [B,N,G,A]
+        log_probs = F.log_softmax(masked_logits(logits, inputs.avail[:, :, None, :]), dim=-1)
+        chosen = torch.from_numpy(actions)[:, :, None, None].expand(*logits.shape[:3], 1)
+        self.beliefs.update(log_probs.gather(-1, chosen)[..., 0].exp().double().numpy(), acted)
+        if self.probe is None:
+            self.probe = type(core)(1, **core.args)
+        self.probe.set_state(core.get_state())
+        self.probe.step(actions)
+        left = acted & ~self.probe.alive
+        cells = core.agent_pos[..., 0] * core.width + core.agent_pos[..., 1]
+        reached = self.goal_spec.reached(torch.from_numpy(actions), torch.from_numpy(cells), torch.from_numpy(left))
+        self.beliefs.record(np.where(acted, reached.numpy(), -1), training=not test_mode)
+
+    def state_dict(self) -> dict:
+        return {"beliefs": self.beliefs.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.beliefs.load_state_dict(state["beliefs"])

@@ -1,0 +1,110 @@
+"""HOP+ actor (SPEC §6.3): π(a_i | o_i, g_j, â_j) with subgoals g_j inferred by OMG_AM and
+co-player actions â_j predicted by MOA, all rows of the learned role in one batched call."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from munch import Munch
+
+from components.action_selectors import REGISTRY as SELECTORS
+from components.action_selectors import masked_logits
+from controllers.actors import Actor, StepInputs
+from controllers.policy_networks import PolicyNetworks
+from controllers.subgoal_inputs import active_policy_inputs, compose_extra, policy_extra_dim, subgoal_fields, uses_moa
+from modules.opponent_models import MOA, OMGPosterior, StateVAE
+from modules.opponent_models.configs import moa_config, omg_config, vae_config
+from modules.opponent_models.ego import coplayer_slots, ego_slots, onehot_or_zero
+from modules.opponent_models.gaussian import reparameterise
+from modules.opponent_models.saving import load_into
+
+MODEL_SEED_OFFSET = 7_919  # opponent models are initialised from their own seed stream
+
+
+def build_opponent_models(args: Munch) -> dict[str, torch.nn.Module]:
+    """OMG_AM + VAE prior (when ``use_subgoal``) and MOA (when used), loaded from
+    ``vae_load_path`` / ``moa_load_path`` if given. Initialised under a forked RNG so that the
+    policy and everything after it see the same random stream as plain PPO."""
+    models: dict[str, torch.nn.Module] = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed + MODEL_SEED_OFFSET)
+        if args.use_subgoal:
+            models["omg"] = OMGPosterior(omg_config(args))
+            models["vae"] = StateVAE(vae_config(args))
+        if uses_moa(args):
+            models["moa"] = MOA(moa_config(args))
+    if args.use_subgoal and args.vae_load_path:
+        load_into(models["vae"], args.vae_load_path, "vae", "vae_load_path")
+    if "moa" in models and args.moa_load_path:
+        load_into(models["moa"], args.moa_load_path, "moa", "moa_load_path")
+    return {name: module.to(args.device) for name, module in models.items()}
+
+
+class SubgoalActor(Actor):
+    """Runs OMG_AM inference (GRU history per env and slot) and MOA for all rows at once,
+    then the policy on ``[o_i, t, id, extra]``; writes ``subgoal``, ``infer_mu``,
+    ``infer_log_var``, ``moa_probs`` and ``policy_extra`` at every step. With
+    ``use_subgoal=False`` and no ``moa`` policy input it acts exactly like ``PolicyActor``."""
+
+    def __init__(self, args: Munch) -> None:
+        super().__init__(args)
+        self.inputs = active_policy_inputs(args)
+        self.policy = PolicyNetworks.from_args(args, extra_dim=policy_extra_dim(args)).to(args.device)
+        self.models = build_opponent_models(args)
+        self.hidden = self.prev_x = None
+
+    @classmethod
+    def scheme_fields(cls, args: Munch) -> dict:
+        return subgoal_fields(args)
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"policy": self.policy, **self.models}
+
+    def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
+        if "omg" in self.models:
+            shape = (batch_size, self.args.n_agents, self.models["omg"].hidden_dim)
+            self.hidden = torch.zeros(shape, device=self.args.device)
+            self.prev_x = torch.zeros(shape, device=self.args.device)
+
+    def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
+            generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        args = self.args
+        extras: dict[str, torch.Tensor] = {}
+        parts: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            obs, time = inputs.obs[env_idx, slot_idx], inputs.time[env_idx].unsqueeze(-1)
+            subgoal = None
+            if self.models:
+                prev = self._previous_actions(inputs, env_idx, slot_idx)
+            if "omg" in self.models:
+                subgoal = self._infer_subgoals(obs, prev, env_idx, slot_idx, test_mode, generator, extras)
+                parts["subgoal"] = subgoal
+            if "moa" in self.inputs:
+                moa = self.models["moa"]
+                logits = moa(obs, time, prev, subgoal if moa.subgoal_dim else None)
+                co_avail = inputs.avail[env_idx[:, None], coplayer_slots(slot_idx, args.n_agents)]
+                parts["moa"] = extras["moa_probs"] = torch.softmax(masked_logits(logits, co_avail), dim=-1)
+            extra = compose_extra(parts, self.inputs)
+            if extra is not None:
+                extras["policy_extra"] = extra
+            logits, _ = self.policy(obs, time, slot_idx, extra)
+            greedy = test_mode and args.test_greedy
+            actions = SELECTORS["greedy" if greedy else "multinomial"](logits, inputs.avail[env_idx, slot_idx], generator)
+        return actions, extras
+
+    def _previous_actions(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> torch.Tensor:
+        """All agents' previous actions, ego-first, one-hot ``[M,N,A]`` (zeros at t = 0)."""
+        if inputs.prev_actions is None:
+            raise ValueError("the subgoal actor needs StepInputs.prev_actions (the runner's previous actions)")
+        prev = inputs.prev_actions.to(env_idx.device)[env_idx[:, None], ego_slots(slot_idx, self.args.n_agents)]
+        return onehot_or_zero(prev, self.args.n_actions)
+
+    def _infer_subgoals(self, obs: torch.Tensor, prev: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+                        test_mode: bool, generator: torch.Generator, extras: dict) -> torch.Tensor:
+        omg = self.models["omg"]
+        x = omg.encode(obs)
+        cond = omg.step(self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx], prev)
+        self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
+        mu, log_var = omg.posterior(x, cond)
+        subgoal = mu if test_mode else reparameterise(mu, log_var, generator)
+        extras.update(subgoal=subgoal, infer_mu=mu, infer_log_var=log_var)
+        return subgoal

@@ -1,0 +1,46 @@
+"""Online VAE prior learner: trains the actor's ``vae`` on the agents' observations of the current episodes."""
+from __future__ import annotations
+
+import torch
+from munch import Munch
+
+from components import masks
+from learners.base import Learner
+from learners.vae_loss import kl_weight, vae_loss
+from utils.errors import ConfigError
+
+
+class VAELearner(Learner):
+    """Reconstruction + KL (with warm-up) on every agent's observation at its acting steps of
+    ``sample_latest(batch_size_run)``. The offline alternative is ``run_mode: pretrain_vae``."""
+
+    name = "vae"
+
+    def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
+        super().__init__(mac, scheme, logger, args)
+        self.vae = mac.modules().get("vae")
+        if self.vae is None:
+            raise ConfigError("learner 'vae' needs an actor with a VAE prior (actor: subgoal, use_subgoal: True)")
+        self.updates = 0
+        self.generator = torch.Generator().manual_seed(int(args.seed) + 2)
+        self.optimisers["vae"] = torch.optim.Adam(self.vae.parameters(), lr=args.vae_lr, eps=args.optim_eps)
+
+    def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
+        batch = buffer.sample_latest(self.args.batch_size_run)
+        length = batch.max_t_filled()
+        if length < 2:
+            return {}
+        batch = batch[:, :length]
+        b, t, n = torch.nonzero(masks.agent_mask(batch)[..., 0], as_tuple=True)
+        args = self.args
+        loss, stats = vae_loss(self.vae, batch["obs"][b, t, n], args.recon_loss,
+                               kl_weight(args.vae_kl_alpha, args.vae_kl_warmup, self.updates),
+                               batch["actions"][b, t, n, 0], args.vae_moa_coef, self.generator)
+        self.check_finite(loss, "VAE loss (vae)", t_env)
+        opt = self.optimisers["vae"]
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.vae.parameters(), args.grad_norm_clip)
+        opt.step()
+        self.updates += 1
+        return stats

@@ -1,0 +1,1 @@
+"""Planners: batched MCTS (mcts), goal beliefs (belief), co-player goal definitions (goals)."""

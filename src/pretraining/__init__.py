@@ -1,0 +1,1 @@
+"""Offline pretraining stages (SPEC §6.3): ``collect`` rule-based episodes, then ``pretrain_vae``."""

@@ -1,0 +1,49 @@
+"""``run_mode: collect``: roll out rule-based co-player mixtures and save their episodes (SPEC §6.3)."""
+from __future__ import annotations
+
+import copy
+import os
+
+import torch
+from munch import Munch
+
+from controllers.role_controller import RoleController
+from pretraining.dataset import save_dataset
+from runners.parallel_runner import ParallelRunner
+from utils.errors import ConfigError
+
+
+def mixtures(args: Munch) -> list[list[str]]:
+    """``collect_mixtures``, or the default ladder: 0..n_agents NS with NH filling the rest."""
+    if args.collect_mixtures:
+        return [list(m) for m in args.collect_mixtures]
+    return [["NS"] * k + ["NH"] * (args.n_agents - k) for k in range(args.n_agents + 1)]
+
+
+def collect(_run, args: Munch, logger) -> None:
+    """Roll out ``collect_episodes`` episodes spread over the mixtures; write them to ``dataset_path``."""
+    plans = mixtures(args)
+    vocab = sorted({role for plan in plans for role in plan})
+    runner = ParallelRunner(args, logger)
+    scheme, groups, preprocess = runner.base_scheme(args)
+    per_mixture = -(-args.collect_episodes // len(plans))
+    batches, slot_roles = [], []
+    for plan in plans:
+        plan_args = copy.deepcopy(args)
+        plan_args.roles = plan
+        mac = RoleController(plan_args)
+        if mac.learned_role is not None or any(r.kind != "rule" for r in mac.roles):
+            raise ConfigError(f"collect_mixtures: {plan} must hold rule-based roles only")
+        runner.setup(scheme, groups, preprocess, mac)
+        done = 0
+        while done < per_mixture:
+            batch, results = runner.run(test_mode=False)
+            batches.append(batch)
+            slot_roles.append(torch.tensor([vocab.index(r) for r in plan]).repeat(batch.batch_size, 1))
+            done += batch.batch_size
+        logger.console.info(f"collect: {done} episodes with roles {plan}")
+    path = args.dataset_path or os.path.join(args.local_results_path, "datasets", f"{args.unique_token}.pt")
+    save_dataset(path, batches, torch.cat(slot_roles), vocab, args)
+    logger.console.info(f"collect: wrote {sum(b.batch_size for b in batches)} episodes "
+                        f"({runner.t_env} transitions) to {path}")
+    _run.info["dataset_path"] = path

@@ -1,0 +1,85 @@
+"""Batched PUCT search: same visit counts as the unbatched reference, finds known best actions."""
+import numpy as np
+import pytest
+import torch
+
+from envs.grid_core import STAY
+from envs.stag_hunt import HARE, STAG, StagHuntCore
+from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax, root_q
+from reference_mcts import reference_search
+from search_models import IntegerModels
+
+LEFT, RIGHT = 2, 3
+
+
+def _core(batch=1, **env_args):
+    core = StagHuntCore(batch, **env_args)
+    core.reset(np.arange(batch))
+    return core
+
+
+@pytest.mark.parametrize("stag_move", [STAY, LEFT])
+def test_batched_search_gives_the_reference_visit_counts(stag_move):
+    core = _core(3, grid_size=4, n_walls=0, seed=0)
+    settings = SearchSettings(num_simulations=25, tree_num=2, c_puct=1.0, discount=0.95)
+    models = IntegerModels(core.obs_shape, 4, 2, 7, seed=1, stag_move=stag_move)
+    env_idx, slot_idx = np.array([0, 1, 2, 2]), np.array([0, 3, 1, 2])
+    goals = np.random.default_rng(0).integers(0, 2, size=(4, 2, 4))
+    result = BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx, goals, torch.Generator().manual_seed(0))
+    visits, sums = reference_search(core, env_idx, slot_idx, goals, models, settings, np.random.default_rng(0))
+    np.testing.assert_array_equal(result.visits, visits)
+    np.testing.assert_allclose(result.q, root_q(visits, sums, result.avail))
+    assert (result.visits.sum(axis=-1) == 25).all()
+
+
+def _plan(layout, goals, **settings):
+    core = _core(1, n_agents=2, layout=layout, seed=0)
+    settings = SearchSettings(**{"num_simulations": 60, "tree_num": 1, "c_puct": 1.0, "discount": 0.95, **settings})
+    models = IntegerModels(core.obs_shape, 2, 2, 7, flat_prior=True, stag_move=LEFT)
+    search = BatchedMCTS(core, models, settings)
+    result = search.search(core, np.array([0]), np.array([0]), np.array(goals).reshape(1, settings.tree_num, 2),
+                           torch.Generator().manual_seed(0))
+    return np.where(result.avail, result.q, -np.inf)[0]
+
+
+def test_search_walks_to_the_hare():
+    q = _plan(["1.H", "...", "..2"], [[0, 1]])
+    assert q.argmax() == RIGHT
+    assert 0 < q[RIGHT] <= 0.95 ** 2  # RIGHT, RIGHT, HARE: reward 1 two steps later (Q is a mean backup)
+
+
+def test_goal_of_the_coplayer_decides_between_stag_and_hare():
+    # co-player 2 under goal 0 walks LEFT onto the stag and plays STAG; under goal 1 it stays
+    layout = ["H1S2"]
+    assert _plan(layout, [[0, 0]], c_puct=5.0, num_simulations=150).argmax() == RIGHT  # stag together: 5 at t=2
+    assert _plan(layout, [[0, 1]], c_puct=5.0, num_simulations=150).argmax() == LEFT   # co-player stays: hare
+
+
+def test_leaving_agent_is_terminal_and_root_q_averages_trees():
+    q = _plan(["1H", ".2"], [[1, 1], [1, 1], [1, 1]], tree_num=3)
+    assert q.argmax() == RIGHT and 0 < q[RIGHT] <= 0.95   # RIGHT, HARE; then the agent left: terminal
+    visits = np.array([[[2, 0, 1], [0, 0, 3]]], dtype=float)
+    sums = np.array([[[4, 0, 3], [0, 0, 9]]], dtype=float)
+    avail = np.array([[True, True, True]])
+    np.testing.assert_allclose(root_q(visits, sums, avail), [[2.0, 2.0, 3.0]])  # unvisited: lowest visited Q
+
+
+def test_on_hare_cell_hare_is_chosen_and_policy_is_masked():
+    core = _core(1, n_agents=2, layout=["1H", ".2"], seed=0)
+    core.step(np.array([[RIGHT, STAY]]))
+    models = IntegerModels(core.obs_shape, 2, 2, 7, flat_prior=True)
+    result = BatchedMCTS(core, models, SearchSettings(30, 1, 1.0, 0.95)).search(
+        core, np.array([0]), np.array([0]), np.ones((1, 1, 2), dtype=np.int64), torch.Generator())
+    assert np.where(result.avail, result.q, -np.inf)[0].argmax() == HARE
+    probs = masked_softmax(2.0 * result.q, result.avail)
+    assert probs[0, STAG] == 0 and probs.sum() == pytest.approx(1.0)
+
+
+def test_bad_settings_and_goal_shapes_raise():
+    core = _core(1, grid_size=4, n_walls=0, seed=0)
+    models = IntegerModels(core.obs_shape, 4, 2, 7)
+    with pytest.raises(ValueError, match="num_simulations"):
+        BatchedMCTS(core, models, SearchSettings(0, 1, 1.0, 0.95))
+    with pytest.raises(ValueError, match="goals must have shape"):
+        BatchedMCTS(core, models, SearchSettings(2, 2, 1.0, 0.95)).search(
+            core, np.array([0]), np.array([0]), np.zeros((1, 1, 4), dtype=np.int64), torch.Generator())
