@@ -22,7 +22,7 @@ setup(
         "imageio>=2.31",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pygame>=2.5"],
+        "test": ["pytest>=7", "hypothesis>=6", "pygame>=2.5", "scipy>=1.10"],  # pygame, scipy: PettingZoo pursuit (adapter test)
         "dev": ["pyinstrument", "py-spy"],
     },
 )

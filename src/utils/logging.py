@@ -30,7 +30,8 @@ class _StdoutHandler(logging.StreamHandler):
 def get_logger() -> logging.Logger:
     """Return the "hopplus" logger, configured once with the format `[LEVEL HH:MM:SS] name message`."""
     logger = logging.getLogger("hopplus")
-    if not logger.handlers:
+    # Check for our own handler: test runners (pytest >= 9.2) may attach capture handlers first.
+    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
         handler = _StdoutHandler()
         handler.setFormatter(
             logging.Formatter("[%(levelname)s %(asctime)s] %(name)s %(message)s", "%H:%M:%S")
