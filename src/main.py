@@ -14,6 +14,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from utils.errors import ConfigError  # noqa: E402
 
+USAGE = """usage: python src/main.py [--config=<alg>] [--env-config=<env>] [with key=value ...]
+
+  --config       algorithm yaml in config/algs/ (default: ppo)
+  --env-config   environment yaml in config/envs/ (default: stag_hunt_small)
+  with k=v ...   overrides; nested keys with dots (env_args.grid_size=6), values read as yaml
+
+Every key, with its default and meaning, is listed in config/default.yaml.
+Examples:
+  python src/main.py with t_max=1000000 'roles=[ppo,NS,NS,NS]'
+  python src/main.py --config=hop_plus --env-config=snowdrift_small with seed=3"""
+
 
 def _interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
@@ -25,6 +36,9 @@ def main(argv: list[str]) -> int:
     # schedulers) end the run as an interruption: Sacred marks it INTERRUPTED, metrics kept.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
     from utils.config import build_config, parse_cli
     from utils.experiment import prepare_args, start_sacred_run
     try:

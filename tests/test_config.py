@@ -101,3 +101,9 @@ def test_main_reports_one_clear_error(tmp_path, argv, message):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0, proc.stderr
     assert not (tmp_path / "results").exists()   # nothing recorded for a rejected config
+
+
+def test_help_prints_usage_and_exits_zero(tmp_path):
+    proc = run_main("--help", cwd=tmp_path)
+    assert proc.returncode == 0 and "usage: python src/main.py" in proc.stdout
+    assert not (tmp_path / "results").exists()
