@@ -37,13 +37,14 @@ def collect(_run, args: Munch, logger) -> None:
         runner.setup(scheme, groups, preprocess, mac)
         done = 0
         while done < per_mixture:
-            batch, results = runner.run(test_mode=False)
+            batch, _ = runner.run(test_mode=False)
+            keep = min(batch.batch_size, per_mixture - done)      # exactly per_mixture episodes
+            batch = batch[:keep] if keep < batch.batch_size else batch
             batches.append(batch)
-            slot_roles.append(torch.tensor([vocab.index(r) for r in plan]).repeat(batch.batch_size, 1))
-            done += batch.batch_size
+            slot_roles.append(torch.tensor([vocab.index(r) for r in plan]).repeat(keep, 1))
+            done += keep
         logger.console.info(f"collect: {done} episodes with roles {plan}")
     path = args.dataset_path or os.path.join(args.local_results_path, "datasets", f"{args.unique_token}.pt")
     save_dataset(path, batches, torch.cat(slot_roles), vocab, args)
-    logger.console.info(f"collect: wrote {sum(b.batch_size for b in batches)} episodes "
-                        f"({runner.t_env} transitions) to {path}")
+    logger.console.info(f"collect: wrote {sum(b.batch_size for b in batches)} episodes to {path}")
     _run.info["dataset_path"] = path
