@@ -149,6 +149,12 @@ def train_or_evaluate(_run, args: Munch, logger: Logger) -> None:
         stats = experiment.test()
         logger.print_recent_stats(experiment.runner.t_env, experiment.episode, args.t_max)
         _run.info["test"] = {k: float(v) for k, v in stats.items()}
+        if args.save_replay:
+            from utils.replay import save_replays
+            directory = os.path.join(args.local_results_path, "replays", args.unique_token)
+            written = save_replays(experiment.runner, directory, args.replay_episodes,
+                                   [r.name for r in experiment.mac.roles])
+            logger.console.info(f"wrote {len(written) // 2} replays (GIF + JSON trace) to {directory}")
     else:
         experiment.train()
 

@@ -103,3 +103,21 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
     proc = run_main(tmp_path, "checkpoint_path=nowhere/at/all", check=False)
     assert proc.returncode == 2
     assert "nowhere/at/all" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_evaluate_with_save_replay_writes_gifs_and_traces(tmp_path):
+    proc = run_main(tmp_path, "roles=[NS,NH,NS,RAND]", "evaluate=True", "save_replay=True", "replay_episodes=2")
+    replays = os.path.join(tmp_path, "results", "replays")
+    (token,) = os.listdir(replays)
+    files = sorted(os.listdir(os.path.join(replays, token)))
+    assert files == ["episode_0.gif", "episode_0.json", "episode_1.gif", "episode_1.json"]
+    with open(os.path.join(replays, token, "episode_0.json")) as f:
+        trace = json.load(f)
+    assert trace["roles"] == {"agent_0": "NS", "agent_1": "NH", "agent_2": "NS", "agent_3": "RAND"}
+    assert len(trace["steps"]) == trace["length"] > 0
+    assert set(trace["steps"][0]["actions"]) == {"agent_0", "agent_1", "agent_2", "agent_3"}
+    total = {a: sum(s["rewards"][a] for s in trace["steps"]) for a in trace["returns"]}
+    assert total == pytest.approx(trace["returns"])
+    import imageio.v3 as iio
+    assert iio.imread(os.path.join(replays, token, "episode_0.gif"), index=None).ndim == 4
+    assert proc.returncode == 0

@@ -80,8 +80,12 @@ class ParallelRunner:
             "time": torch.from_numpy(env.get_time()),
         }
 
-    def run(self, test_mode: bool = False) -> tuple[EpisodeBatch, EpisodeResults]:
-        """Play one batch of episodes to the end; return the filled batch and their results."""
+    def run(self, test_mode: bool = False, on_step=None) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Play one batch of episodes to the end; return the filled batch and their results.
+
+        ``on_step(env, t)``, if given, is called after every env step and once before the first
+        (e.g. to record frames for replays).
+        """
         env, mac, n = self.env, self.mac, self.batch_size
         env.reset(self.episode_seeds(test_mode))
         batch = self.new_batch()
@@ -93,6 +97,8 @@ class ParallelRunner:
         active = np.ones(n, dtype=bool)
         prev_actions = torch.full((n, self.args.n_agents), -1, dtype=torch.long)
         t = 0
+        if on_step is not None:
+            on_step(env, t)
         while True:
             pre = self._observe()
             batch.update(_take(pre, rows, n), bs=_index(rows, n), ts=t)
@@ -109,6 +115,8 @@ class ParallelRunner:
             returns += rewards
             lengths[rows] += 1
             t += 1
+            if on_step is not None:
+                on_step(env, t)
             active = ~env.done
         if test_mode:
             self.test_episodes += n
