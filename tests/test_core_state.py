@@ -1,4 +1,6 @@
 """Seeding, get_state/set_state replay, and env_args errors of the batched grid cores."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -105,6 +107,40 @@ def test_get_state_index_repeats_envs_and_set_state_resizes():
     clone.reset()
     core.reset()
     np.testing.assert_array_equal(clone.walls, core.walls[index])  # RNG states were copied per env
+
+
+@pytest.mark.parametrize("core_cls", [StagHuntCore, SnowdriftCore])
+def test_snapshot_tables_are_shared_and_a_snapshot_without_them_restores_the_same(core_cls):
+    core = core_cls(3, seed=2)
+    core.reset()
+    rollout(core, np.random.default_rng(0), 25)
+    snap = core.get_state()
+    assert not snap.prey_alive.all()  # captured prey: the tables stay as built, prey_alive tells
+    assert snap.tables is core.get_state().tables  # never mutated, so shared rather than copied
+    tables = (snap.tables.cell_avail.copy(), snap.tables.cell_prey.copy())
+    bare = core_cls(1)
+    bare.set_state(dataclasses.replace(snap, tables=None))  # rebuilt from the walls and prey
+    core.set_state(snap)
+    np.testing.assert_array_equal(bare.avail_actions(), core.avail_actions())
+    np.testing.assert_array_equal(bare.state_observation(), core.state_observation())
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    for (o1, r1, d1), (o2, r2, d2) in zip(rollout(core, rng_a, 8), rollout(bare, rng_b, 8)):
+        np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(r1, r2)
+        np.testing.assert_array_equal(d1, d2)
+    np.testing.assert_array_equal(snap.tables.cell_avail, tables[0])
+    np.testing.assert_array_equal(snap.tables.cell_prey, tables[1])
+
+
+@pytest.mark.parametrize("obs_radius", [None, 1])
+def test_observations_of_selected_envs_and_slots(obs_radius):
+    core = StagHuntCore(4, seed=6, obs_radius=obs_radius)
+    core.reset()
+    rollout(core, np.random.default_rng(1), 5)
+    envs, slots = np.array([2, 0, 2, 3]), np.array([1, 3, 0, 0])
+    np.testing.assert_array_equal(core.observations(envs, slots), core.observations()[envs, slots])
+    np.testing.assert_array_equal(core.observations(envs), core.observations()[envs])
+    np.testing.assert_array_equal(core.state_observation(envs), core.state_observation()[envs])
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -108,3 +108,62 @@ def test_bad_policy_input_and_missing_models_are_config_errors():
         make_experiment("hop_plus", policy_inputs=["belief"], **SMALL)
     with pytest.raises(ConfigError, match="learner 'moa' needs an actor"):
         make_experiment("ppo", learners=["moa", "policy"], **SMALL)
+
+
+def test_final_observation_gets_the_extras_its_bootstrap_value_needs():
+    exp = make_experiment("hop_plus", roles=["hop_plus", "NS", "NH", "RAND"], **SMALL)
+    batch, _ = exp.runner.run()
+    final = batch["filled"][:, :, 0].sum(1).long() - 1                  # index of each env's final observation
+    envs = torch.arange(batch.batch_size)
+    assert bool((final == exp.args.episode_limit).any())                # some episodes are time-limit cuts
+    extra = batch["policy_extra"][envs, final]                          # [B,N,E]
+    assert bool((extra[:, 0].abs().sum(-1) > 0).all()) and bool((extra[:, 1:] == 0).all())
+    assert torch.equal(extra[:, 0], batch["subgoal"][envs, final, 0].flatten(1))
+    # the final subgoal continues the episode's history: it matches the training unroll there
+    learner = exp.learners[1]
+    seq = focal_sequences(batch, exp.mac.role_index["hop_plus"])
+    with torch.no_grad():
+        x, cond = learner.unroll(seq)
+        rows = torch.arange(len(seq.env))
+        mu, _ = learner.omg.posterior(x[rows, final[seq.env]], cond[rows, final[seq.env]])
+    assert torch.allclose(mu, batch["infer_mu"][seq.env, final[seq.env], seq.slot], atol=1e-5)
+
+
+def test_frozen_role_with_a_policy_that_takes_extra_inputs_is_a_config_error(tmp_path):
+    make_experiment("hop_plus", **SMALL).mac.save_models(str(tmp_path))
+    with pytest.raises(ConfigError, match=r"takes extra inputs \(extra_dim=12"):
+        make_experiment("ppo", roles=["ppo", "ppo", "ppo", f"ckpt:{tmp_path}"], **SMALL)
+    without = tmp_path / "nogoal"
+    make_experiment("hop_plus", use_subgoal=False, **SMALL).mac.save_models(str(without))
+    make_experiment("ppo", roles=["ppo", "ppo", "ppo", f"ckpt:{without}"], **SMALL).runner.run()
+
+
+def test_policy_features_then_head_is_forward_bit_for_bit():
+    for share in (True, False):
+        exp = make_experiment("hop_plus", share_params=share, **SMALL)
+        batch, _ = exp.runner.run()
+        obs, time = batch["obs"][:, 0].flatten(0, 1), batch["time"][:, 0].repeat_interleave(4, 0)
+        slot = torch.arange(4).repeat(batch.batch_size)
+        extra = batch["policy_extra"][:, 0].flatten(0, 1)
+        policy = exp.mac.policy
+        with torch.no_grad():
+            split = policy.head(policy.features(obs, slot), time, slot, extra)
+            whole = policy(obs, time, slot, extra)
+        assert all(torch.equal(a, b) for a, b in zip(split, whole))
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_selector_values_equal_the_critic_on_each_candidate(share):
+    exp = make_experiment("hop_plus", roles=["hop_plus", "NS", "hop_plus", "NH"], share_params=share, **SMALL)
+    batch, _ = exp.runner.run()
+    learner = exp.learners[1]
+    seq = focal_sequences(batch, exp.mac.role_index["hop_plus"])
+    p, t, k = torch.nonzero(seq.coplayer_mask, as_tuple=True)
+    candidates = torch.randn(len(p), exp.args.omg_horizon, exp.args.subgoal_dim)
+    with torch.no_grad():
+        values = learner.candidate_values(batch, seq, p, t, k, candidates)
+        for h in (0, exp.args.omg_horizon - 1):
+            subgoal = batch["subgoal"][seq.env[p], t, seq.slot[p]].clone()
+            subgoal[torch.arange(len(p)), k] = candidates[:, h]
+            _, direct = exp.mac.policy(seq.obs[p, t], seq.time[p, t], seq.slot[p], subgoal.flatten(1))
+            assert torch.allclose(values[:, h], direct, atol=1e-5)

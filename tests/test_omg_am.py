@@ -86,3 +86,20 @@ def test_conservative_selector_chooses_lower_values_than_optimistic():
         picked[mode] = offset
         assert mu.shape == (len(p), 4)
     assert not torch.equal(picked["optimistic"], picked["conservative"])
+
+
+def test_fused_unroll_equals_stepping_the_history():
+    from modules.opponent_models import OMGPosterior
+    from modules.opponent_models.configs import omg_config
+    torch.manual_seed(0)
+    args = make_args("hop_plus", subgoal_dim=4)
+    omg = OMGPosterior(omg_config(args))
+    x = torch.randn(5, 7, omg.hidden_dim)
+    prev_actions = torch.randn(5, 7, args.n_agents, args.n_actions)
+    h = prev_x = torch.zeros(5, omg.hidden_dim)
+    stepped = []
+    for t in range(7):
+        h = omg.step(h, prev_x, prev_actions[:, t])
+        stepped.append(h)
+        prev_x = x[:, t]
+    assert torch.allclose(omg.unroll(x, prev_actions), torch.stack(stepped, dim=1), atol=1e-6)

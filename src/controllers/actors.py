@@ -53,6 +53,12 @@ class Actor:
     def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:
         """See every slot's chosen actions ``[B,N]`` of this step (before the env steps)."""
 
+    def final_extras(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
+                     generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Extras at an episode's final observation (nobody acts there), e.g. the policy's extra
+        inputs so the bootstrap value of a time-limit cut sees them; none by default."""
+        return {}
+
     def state_dict(self) -> dict:
         """Non-module state to checkpoint (e.g. inter-episode beliefs)."""
         return {}

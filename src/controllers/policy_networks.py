@@ -51,11 +51,51 @@ class PolicyNetworks(nn.Module):
             return self.nets[0](obs, time, agent_id, extra)
         logits = obs.new_zeros(obs.shape[0], self.config["n_actions"])
         values = obs.new_zeros(obs.shape[0])
-        for index in torch.unique(slot).tolist():
-            rows = (slot == index).nonzero(as_tuple=True)[0]
+        for index, rows in self._slot_rows(slot):
             part_extra = None if extra is None else extra[rows]
             logits[rows], values[rows] = self.nets[index](obs[rows], time[rows], agent_id[rows], part_extra)
         return logits, values
+
+    def features(self, obs: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+        """Trunk features ``[M,F]`` of each row's network; ``head`` finishes the evaluation, so
+        ``head(features(obs, slot), time, slot, extra)`` equals ``forward(obs, time, slot, extra)``."""
+        if len(self.nets) == 1:
+            return self.nets[0].features(obs)
+        parts = [(rows, self.nets[index].features(obs[rows])) for index, rows in self._slot_rows(slot)]
+        out = obs.new_zeros(obs.shape[0], parts[0][1].shape[1])
+        for rows, part in parts:
+            out[rows] = part
+        return out
+
+    def head(self, features: torch.Tensor, time: torch.Tensor, slot: torch.Tensor,
+             extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``logits [M,A], value [M]`` from trunk ``features [M,F]`` (see ``features``)."""
+        agent_id = F.one_hot(slot, self.n_agents).to(features.dtype)
+        if len(self.nets) == 1:
+            return self.nets[0].head(features, time, agent_id, extra)
+        logits = features.new_zeros(features.shape[0], self.config["n_actions"])
+        values = features.new_zeros(features.shape[0])
+        for index, rows in self._slot_rows(slot):
+            part_extra = None if extra is None else extra[rows]
+            logits[rows], values[rows] = self.nets[index].head(features[rows], time[rows], agent_id[rows], part_extra)
+        return logits, values
+
+    def values_over_extras(self, features: torch.Tensor, time: torch.Tensor, slot: torch.Tensor,
+                           extras: torch.Tensor) -> torch.Tensor:
+        """Values ``[M,K]`` of each row under K alternative extra inputs ``extras [M,K,E]``, from
+        trunk ``features [M,F]`` (see ``CNNActorCritic.values_over_extras``)."""
+        agent_id = F.one_hot(slot, self.n_agents).to(features.dtype)
+        if len(self.nets) == 1:
+            return self.nets[0].values_over_extras(features, time, agent_id, extras)
+        values = features.new_zeros(extras.shape[:2])
+        for index, rows in self._slot_rows(slot):
+            values[rows] = self.nets[index].values_over_extras(features[rows], time[rows], agent_id[rows], extras[rows])
+        return values
+
+    @staticmethod
+    def _slot_rows(slot: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+        """``(slot index, row indices)`` for every slot present in ``slot [M]`` (per-slot networks)."""
+        return [(index, (slot == index).nonzero(as_tuple=True)[0]) for index in torch.unique(slot).tolist()]
 
     def save(self, directory: str) -> None:
         """Write weights and the config needed to rebuild the networks (for ``ckpt:`` roles)."""
@@ -66,12 +106,19 @@ class PolicyNetworks(nn.Module):
 
     @classmethod
     def load(cls, directory: str, expect: dict | None = None) -> "PolicyNetworks":
-        """Rebuild from ``save``; ``expect`` keys (obs_shape, n_actions, ...) must match."""
+        """Rebuild from ``save`` to act as a frozen ``ckpt:`` role; ``expect`` keys (obs_shape,
+        n_actions, ...) must match. A frozen role feeds only observation, time and agent id, so a
+        policy with extra inputs (``extra_dim > 0``: HOP+ subgoals / MOA predictions, which need
+        the opponent models of its run) is refused with a ConfigError."""
         config_path = os.path.join(directory, CONFIG_FILE)
         if not os.path.isfile(config_path):
             raise ConfigError(f"no saved policy in '{directory}' (missing {CONFIG_FILE})")
         with open(config_path) as f:
             config = json.load(f)
+        if config.get("extra_dim", 0):
+            raise ConfigError(f"policy in '{directory}' takes extra inputs (extra_dim={config['extra_dim']}, e.g. "
+                              "hop_plus subgoals), which a frozen ckpt: role cannot provide; use a policy without "
+                              "them (ppo, or hop_plus with use_subgoal=False and no 'moa' in policy_inputs)")
         for key, value in (expect or {}).items():
             if config.get(key) != value:
                 raise ConfigError(f"policy in '{directory}' has {key}={config.get(key)!r} but this run needs {value!r}")

@@ -42,7 +42,9 @@ def build_opponent_models(args: Munch) -> dict[str, torch.nn.Module]:
 class SubgoalActor(Actor):
     """Runs OMG_AM inference (GRU history per env and slot) and MOA for all rows at once,
     then the policy on ``[o_i, t, id, extra]``; writes ``subgoal``, ``infer_mu``,
-    ``infer_log_var``, ``moa_probs`` and ``policy_extra`` at every step. With
+    ``infer_log_var``, ``moa_probs`` and ``policy_extra`` at every step, the final observation
+    included (``final_extras``). Every model runs once per step for all rows (envs x focal
+    slots), the posterior and MOA heads for all their co-players at once. With
     ``use_subgoal=False`` and no ``moa`` policy input it acts exactly like ``PolicyActor``."""
 
     def __init__(self, args: Munch) -> None:
@@ -67,29 +69,46 @@ class SubgoalActor(Actor):
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        args = self.args
-        extras: dict[str, torch.Tensor] = {}
-        parts: dict[str, torch.Tensor] = {}
         with torch.no_grad():
             obs, time = inputs.obs[env_idx, slot_idx], inputs.time[env_idx].unsqueeze(-1)
-            subgoal = None
-            if self.models:
-                prev = self._previous_actions(inputs, env_idx, slot_idx)
-            if "omg" in self.models:
-                subgoal = self._infer_subgoals(obs, prev, env_idx, slot_idx, test_mode, generator, extras)
-                parts["subgoal"] = subgoal
-            if "moa" in self.inputs:
-                moa = self.models["moa"]
-                logits = moa(obs, time, prev, subgoal if moa.subgoal_dim else None)
-                co_avail = inputs.avail[env_idx[:, None], coplayer_slots(slot_idx, args.n_agents)]
-                parts["moa"] = extras["moa_probs"] = torch.softmax(masked_logits(logits, co_avail), dim=-1)
-            extra = compose_extra(parts, self.inputs)
-            if extra is not None:
-                extras["policy_extra"] = extra
-            logits, _ = self.policy(obs, time, slot_idx, extra)
-            greedy = test_mode and args.test_greedy
+            extras = self._condition(inputs, obs, time, env_idx, slot_idx, test_mode, generator, advance=True)
+            logits, _ = self.policy(obs, time, slot_idx, extras.get("policy_extra"))
+            greedy = test_mode and self.args.test_greedy
             actions = SELECTORS["greedy" if greedy else "multinomial"](logits, inputs.avail[env_idx, slot_idx], generator)
         return actions, extras
+
+    def final_extras(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
+                     generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The extras of the rows' final observation (t = L, where nobody acts), inferred exactly as
+        ``act`` would, without advancing the history: the runner writes them so that the critic's
+        bootstrap V(o_L, extra_L) of a time-limit cut sees the right extra input (empty when the
+        policy has none)."""
+        with torch.no_grad():
+            obs, time = inputs.obs[env_idx, slot_idx], inputs.time[env_idx].unsqueeze(-1)
+            return self._condition(inputs, obs, time, env_idx, slot_idx, test_mode, generator, advance=False)
+
+    def _condition(self, inputs: StepInputs, obs: torch.Tensor, time: torch.Tensor, env_idx: torch.Tensor,
+                   slot_idx: torch.Tensor, test_mode: bool, generator: torch.Generator,
+                   advance: bool) -> dict[str, torch.Tensor]:
+        """Subgoals (OMG_AM), MOA predictions and the policy's ``policy_extra`` for the rows;
+        ``advance`` stores the rows' new OMG_AM history (an acting step)."""
+        extras: dict[str, torch.Tensor] = {}
+        parts: dict[str, torch.Tensor] = {}
+        subgoal = None
+        if "omg" in self.models or "moa" in self.inputs:
+            prev = self._previous_actions(inputs, env_idx, slot_idx)
+        if "omg" in self.models:
+            subgoal = self._infer_subgoals(obs, prev, env_idx, slot_idx, test_mode, generator, extras, advance)
+            parts["subgoal"] = subgoal
+        if "moa" in self.inputs:
+            moa = self.models["moa"]
+            logits = moa(obs, time, prev, subgoal if moa.subgoal_dim else None)
+            co_avail = inputs.avail[env_idx[:, None], coplayer_slots(slot_idx, self.args.n_agents)]
+            parts["moa"] = extras["moa_probs"] = torch.softmax(masked_logits(logits, co_avail), dim=-1)
+        extra = compose_extra(parts, self.inputs)
+        if extra is not None:
+            extras["policy_extra"] = extra
+        return extras
 
     def _previous_actions(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> torch.Tensor:
         """All agents' previous actions, ego-first, one-hot ``[M,N,A]`` (zeros at t = 0)."""
@@ -99,11 +118,12 @@ class SubgoalActor(Actor):
         return onehot_or_zero(prev, self.args.n_actions)
 
     def _infer_subgoals(self, obs: torch.Tensor, prev: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
-                        test_mode: bool, generator: torch.Generator, extras: dict) -> torch.Tensor:
+                        test_mode: bool, generator: torch.Generator, extras: dict, advance: bool) -> torch.Tensor:
         omg = self.models["omg"]
         x = omg.encode(obs)
         cond = omg.step(self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx], prev)
-        self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
+        if advance:
+            self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
         mu, log_var = omg.posterior(x, cond)
         subgoal = mu if test_mode else reparameterise(mu, log_var, generator)
         extras.update(subgoal=subgoal, infer_mu=mu, infer_log_var=log_var)

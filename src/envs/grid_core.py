@@ -49,8 +49,24 @@ _PIECE_EXTENT = _PIECE_OFFSETS.max(axis=1) + 1  # [P, 2] (height, width)
 
 
 @dataclass
+class CoreTables:
+    """Per-env lookup tables derived from an episode's static layout (walls, prey cells and kinds):
+    ``cell_avail bool[B, H*W, A]``, the actions available on each cell while its prey lives
+    (before the alive/done mask), and ``cell_prey int64[B, H*W]``, the prey on each cell (-1 none).
+    Built at reset and never mutated, so snapshots share them instead of copying."""
+
+    cell_avail: np.ndarray
+    cell_prey: np.ndarray
+
+    def select(self, index: np.ndarray) -> "CoreTables":
+        """Tables of envs ``index`` (selects/repeats)."""
+        return CoreTables(self.cell_avail[index], self.cell_prey[index])
+
+
+@dataclass
 class CoreState:
-    """Deep copy of a batched core's simulator state (arrays and per-env RNG states)."""
+    """Deep copy of a batched core's simulator state (arrays and per-env RNG states), with the
+    static lookup tables of its layout (``tables``; rebuilt by ``set_state`` when None)."""
 
     walls: np.ndarray
     agent_pos: np.ndarray
@@ -62,13 +78,14 @@ class CoreState:
     terminated: np.ndarray
     truncated: np.ndarray
     rng_states: list[dict]
+    tables: CoreTables | None = None
 
     @property
     def batch_size(self) -> int:
         return int(self.t.shape[0])
 
 
-_ARRAY_FIELDS = tuple(f.name for f in fields(CoreState) if f.name != "rng_states")
+_ARRAY_FIELDS = tuple(f.name for f in fields(CoreState) if f.name not in ("rng_states", "tables"))
 
 
 @dataclass
@@ -293,6 +310,11 @@ class GridCore:
         self._ego = ego
         self._deltas = np.zeros((self.n_actions, 2), dtype=np.int64)
         self._deltas[:len(MOVE_DELTAS)] = MOVE_DELTAS
+        # _avail's masks: all actions / no interaction (its prey was captured) / only STAY (twice)
+        self._avail_masks = np.zeros((4, self.n_actions), dtype=bool)
+        self._avail_masks[0] = True
+        self._avail_masks[1, :STAY + 1] = True
+        self._avail_masks[:, STAY] = True
         seed = self.args["seed"]
         self._rng: list[np.random.Generator] | None = [
             np.random.default_rng(None if seed is None else seed + b) for b in range(batch_size)]
@@ -365,9 +387,10 @@ class GridCore:
         self._started = True
 
     def _build_tables(self) -> None:
-        """Lookup tables derived from walls and live prey: the actions available on each cell
-        (before the alive/done mask), the index of the live prey there (or -1), and the
-        static channels of the state grid. Rebuilt by reset/set_state, updated by step."""
+        """Build the static lookup tables (``CoreTables``) of the current layout: availability
+        from the walls, prey cells and kinds from every prey of the episode, live or not (which
+        prey still live is read from ``prey_alive`` when used). Called by reset, and by set_state
+        for snapshots without tables; always new arrays, as snapshots share the old ones."""
         batch, height, width = self.walls.shape
         blocked = np.ones((batch, height + 2, width + 2), dtype=bool)  # walls with a wall border
         blocked[:, 1:-1, 1:-1] = self.walls
@@ -375,27 +398,50 @@ class GridCore:
         for a, (dr, dc) in enumerate(MOVE_DELTAS[:STAY]):
             table[..., a] = ~blocked[:, 1 + dr:1 + dr + height, 1 + dc:1 + dc + width]
         table[..., STAY] = True
-        self._cell_avail = table.reshape(batch * height * width, self.n_actions)
+        table = table.reshape(batch, height * width, self.n_actions)
+        cell_prey = np.full((batch, height * width), -1, dtype=np.int64)
+        b, k = np.repeat(np.arange(batch), self.n_prey), np.tile(np.arange(self.n_prey), batch)
+        cells = self.prey_pos[b, k, 0] * width + self.prey_pos[b, k, 1]
+        cell_prey[b, cells] = k
+        table[b, cells, STAY + 1:] = self.prey_kind[b, k, None] == self.interact_kind[STAY + 1:]
+        self._use_tables(CoreTables(table, cell_prey))
+
+    def _use_tables(self, tables: CoreTables) -> None:
+        """Adopt ``tables`` (flat per-cell views, and per-env index offsets for this batch size and
+        the prey kinds, which are constant within an episode)."""
+        self._tables = tables
+        batch = len(tables.cell_prey)
+        self._cell_avail = tables.cell_avail.reshape(-1, self.n_actions)
+        self._cell_prey = tables.cell_prey.reshape(-1)
         self._env_index = np.arange(batch)[:, None]
-        self._action_base = (self._env_index * self.n_agents + np.arange(self.n_agents)) * self.n_actions
-        self._cell_prey = np.full(batch * height * width, -1, dtype=np.int64)
-        b, k = np.nonzero(self.prey_alive)
-        cells = (b * height + self.prey_pos[b, k, 0]) * width + self.prey_pos[b, k, 1]
-        self._cell_prey[cells] = k
-        self._cell_avail[cells, STAY + 1:] = self.prey_kind[b, k, None] == self.interact_kind[STAY + 1:]
-        self._world = np.zeros((batch, self.state_shape[0] - self.n_agents, height, width), dtype=np.uint8)
-        self._world[:, 0] = self.walls  # walls and prey channels of the state grid
-        self._world[b, 1 + self.prey_kind[b, k], self.prey_pos[b, k, 0], self.prey_pos[b, k, 1]] = 1
+        self._prey_base = self._env_index * self.n_prey
+        planes = self._env_index * self.state_shape[0]  # first row (of the flat state grid) of each plane
+        self._agent_planes = (planes + np.arange(self.n_agents)) * self.height
+        self._prey_planes = (planes + self.n_agents + 1 + self.prey_kind) * self.height
 
     def _agent_cells(self) -> np.ndarray:
         """Row of each agent's cell in the per-cell tables: int64[B,N]."""
         return (self._env_index * self.height + self.agent_pos[..., 0]) * self.width + self.agent_pos[..., 1]
 
     def _avail(self, cells: np.ndarray) -> np.ndarray:
+        """Available actions bool[B,N,A] of agents on table rows ``cells``: the cell's actions,
+        less interactions with a prey that was captured, only STAY for agents that left or whose
+        env is done (row ``captured + 2 * inactive`` of ``_avail_masks``)."""
+        prey = self._cell_prey[cells]
+        captured = (prey >= 0) & ~self.prey_alive.ravel()[self._prey_base + prey]  # prey -1 reads a real entry
+        inactive = ~self.alive | self.done[:, None]
         avail = self._cell_avail[cells]
-        avail &= (self.alive & ~self.done[:, None])[..., None]
-        avail[..., STAY] = True
+        avail &= self._avail_masks[captured.view(np.uint8) + 2 * inactive.view(np.uint8)]
         return avail
+
+    def _chosen_available(self, cells: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """bool[B,N]: is each agent's chosen action available? (``_avail`` for the chosen actions
+        only, without building the [B,N,A] mask: the validation in ``step`` stays cheap.)"""
+        allowed = self._cell_avail.ravel()[cells * self.n_actions + actions]
+        prey = self._cell_prey[cells]
+        live = (prey >= 0) & self.prey_alive.ravel()[self._prey_base + prey]  # prey -1 reads a real entry
+        inactive = ~self.alive | self.done[:, None]
+        return np.where(inactive, actions == STAY, allowed & ((actions <= STAY) | live))
 
     def avail_actions(self) -> np.ndarray:
         """Available actions bool[B,N,A]; agents that left (or of done envs) have only STAY."""
@@ -415,23 +461,15 @@ class GridCore:
             raise ValueError(f"{self.name}: step(actions) needs an int array of shape {shape}, "
                              f"got {actions.dtype} {actions.shape}")
         cells = self._agent_cells()
-        avail = self._avail(cells)
-        if ((actions < 0) | (actions >= self.n_actions)).any() or not avail.ravel()[self._action_base + actions].all():
-            self._raise_unavailable(actions, avail)
+        if ((actions < 0) | (actions >= self.n_actions)).any() or not self._chosen_available(cells, actions).all():
+            self._raise_unavailable(actions, self._avail(cells))
         active = ~self.done
         batch, k = self.batch_size, self.n_prey
         target = np.where(self.interact_kind[actions] >= 0, self._cell_prey[cells], -1)
-        prey_row = np.where(target >= 0, self._env_index * k + target, -1)
+        prey_row = np.where(target >= 0, self._prey_base + target, -1)  # available: the prey lives
         counts = np.bincount(prey_row[prey_row >= 0], minlength=batch * k)
         rewards, captured, leaving = self._resolve(prey_row, counts)
-        if captured.any():
-            b, j = np.nonzero(captured)
-            row, col = self.prey_pos[b, j, 0], self.prey_pos[b, j, 1]
-            gone = (b * self.height + row) * self.width + col
-            self._cell_prey[gone] = -1
-            self._cell_avail[gone, STAY + 1:] = False
-            self._world[b, 1 + self.prey_kind[b, j], row, col] = 0
-            self.prey_alive &= ~captured
+        self.prey_alive &= ~captured
         self.agent_pos += self._deltas[actions]
         self.alive &= ~leaving
         self.t += active
@@ -454,37 +492,56 @@ class GridCore:
                          f"unavailable{why}; available: {', '.join(allowed)}")
 
     # ------------------------------------------------------------- observations
-    def _grid(self) -> np.ndarray:
-        """The state grid as uint8[B,C,H,W] (0/1); converted to float32 as late as possible
-        because moving bytes is what observations cost."""
-        n = self.n_agents
-        grid = np.empty((self.batch_size, *self.state_shape), dtype=np.uint8)
-        grid[:, :n] = 0
-        b, i = np.nonzero(self.alive)
-        grid[b, i, self.agent_pos[b, i, 0], self.agent_pos[b, i, 1]] = 1
-        grid[:, n:] = self._world
+    def _grid(self, envs: np.ndarray | None = None) -> np.ndarray:
+        """The state grid of envs ``envs`` (default all) as uint8[E,C,H,W] (0/1); converted to
+        float32 as late as possible because moving bytes is what observations cost."""
+        n, (channels, height, width) = self.n_agents, self.state_shape
+        walls, alive, agent_pos = self.walls, self.alive, self.agent_pos
+        prey_alive, prey_pos = self.prey_alive, self.prey_pos
+        agent_planes, prey_planes = self._agent_planes, self._prey_planes
+        if envs is not None:
+            envs = np.asarray(envs, dtype=np.int64)
+            walls, alive, agent_pos = walls[envs], alive[envs], agent_pos[envs]
+            prey_alive, prey_pos = prey_alive[envs], prey_pos[envs]
+            shift = (np.arange(len(envs)) - envs)[:, None] * channels * height  # row e of the output holds env envs[e]
+            agent_planes, prey_planes = agent_planes[envs] + shift, prey_planes[envs] + shift
+        grid = np.zeros((len(walls), channels, height, width), dtype=np.uint8)
+        grid[:, n] = walls
+        flat = grid.reshape(-1)
+        flat[((agent_planes + agent_pos[..., 0]) * width + agent_pos[..., 1])[alive]] = 1
+        flat[((prey_planes + prey_pos[..., 0]) * width + prey_pos[..., 1])[prey_alive]] = 1
         return grid
 
-    def state_observation(self) -> np.ndarray:
-        """Global grid float32[B,C,H,W]: agents in global order, walls, prey kinds."""
-        return self._grid().astype(np.float32)
+    def state_observation(self, envs: np.ndarray | None = None) -> np.ndarray:
+        """Global grid float32[E,C,H,W] of envs ``envs`` (default all): agents in global order, walls, prey kinds."""
+        return self._grid(envs).astype(np.float32)
 
-    def observations(self) -> np.ndarray:
-        """Per-agent observations float32[B,N,C,h,w], agents ego-first (own position first)."""
-        grid = self._grid()
-        if self.obs_radius is None:
+    def observations(self, envs: np.ndarray | None = None, slots: np.ndarray | None = None) -> np.ndarray:
+        """Per-agent observations float32[E,N,C,h,w] of envs ``envs`` (default all), agents ego-first
+        (own position first); with ``slots`` (one per row of ``envs``) only that agent's: float32[E,C,h,w]."""
+        grid = self._grid(envs)
+        if self.obs_radius is None and slots is None:
             return np.take(grid, self._ego, axis=1).astype(np.float32)
-        r, n = self.obs_radius, self.n_agents
-        padded = np.zeros((self.batch_size, self.state_shape[0], self.height + 2 * r, self.width + 2 * r),
-                          dtype=np.uint8)
-        padded[:, n] = 1  # outside the grid reads as wall
-        padded[:, :, r:r + self.height, r:r + self.width] = grid
-        span = np.arange(2 * r + 1)
-        rows = self.agent_pos[:, :, 0, None] + span  # padded coords of rows centred on the agent
-        cols = self.agent_pos[:, :, 1, None] + span
-        b = np.arange(self.batch_size)[:, None, None, None, None]
-        view = padded[b, self._ego[None, :, :, None, None], rows[:, :, None, :, None], cols[:, :, None, None, :]]
-        return view.astype(np.float32)
+        rows = np.arange(self.batch_size) if envs is None else np.asarray(envs, dtype=np.int64)
+        if slots is None:
+            ego, pos = self._ego[None], self.agent_pos[rows]                          # [1,N,C], [E,N,2]
+        else:
+            slots = np.asarray(slots, dtype=np.int64)
+            ego, pos = self._ego[slots][:, None], self.agent_pos[rows, slots][:, None]  # [E,1,C], [E,1,2]
+        e = np.arange(len(rows))[:, None, None]
+        if self.obs_radius is None:
+            view = grid[e, ego]
+        else:
+            r, n = self.obs_radius, self.n_agents
+            padded = np.zeros((len(rows), self.state_shape[0], self.height + 2 * r, self.width + 2 * r),
+                              dtype=np.uint8)
+            padded[:, n] = 1  # outside the grid reads as wall
+            padded[:, :, r:r + self.height, r:r + self.width] = grid
+            span = np.arange(2 * r + 1)
+            top = pos[:, :, 0, None] + span  # padded coords of rows centred on the agent
+            left = pos[:, :, 1, None] + span
+            view = padded[e[..., None, None], ego[..., None, None], top[:, :, None, :, None], left[:, :, None, None, :]]
+        return (view if slots is None else view[:, 0]).astype(np.float32)
 
     def time(self) -> np.ndarray:
         """Normalised time t / episode_limit: float32[B]."""
@@ -493,17 +550,19 @@ class GridCore:
     # ------------------------------------------------------------------ copies
     def get_state(self, index: Sequence[int] | np.ndarray | None = None) -> CoreState:
         """Deep copy of all simulator arrays and RNG states; ``index`` selects/repeats envs.
-        (RNG state dicts are snapshots that are never mutated, so repeats may share them.)"""
+        (RNG state dicts and lookup tables are never mutated, so snapshots and repeats may share them.)"""
         states = self._rng_states if self._rng is None else [g.bit_generator.state for g in self._rng]
         if index is None:
-            return CoreState(**{f: getattr(self, f).copy() for f in _ARRAY_FIELDS}, rng_states=list(states))
+            return CoreState(**{f: getattr(self, f).copy() for f in _ARRAY_FIELDS}, rng_states=list(states),
+                             tables=self._tables)
         index = np.asarray(index, dtype=np.int64)
         return CoreState(**{f: getattr(self, f)[index] for f in _ARRAY_FIELDS},
-                         rng_states=[states[j] for j in index])
+                         rng_states=[states[j] for j in index], tables=self._tables.select(index))
 
     def set_state(self, state: CoreState) -> None:
-        """Restore a snapshot (copied, so it can be restored again); the core takes the
-        snapshot's batch size."""
+        """Restore a snapshot (copied, so it can be restored again; its never-mutated lookup
+        tables are shared): array copies only, unless the snapshot has no tables. The core takes
+        the snapshot's batch size."""
         expected = {"walls": (self.height, self.width), "agent_pos": (self.n_agents, 2), "prey_pos": (self.n_prey, 2)}
         for name, shape in expected.items():
             if getattr(state, name).shape[1:] != shape:
@@ -514,7 +573,10 @@ class GridCore:
             setattr(self, f, getattr(state, f).copy())
         self.done = self.terminated | self.truncated
         self._rng, self._rng_states = None, list(state.rng_states)
-        self._build_tables()
+        if state.tables is None:
+            self._build_tables()
+        else:
+            self._use_tables(state.tables)
         self._started = True
 
 

@@ -45,10 +45,11 @@ class MOALearner(Learner):
         if rows is None:
             return {}
         mask = rows["mask"]
-        with torch.no_grad():
-            stats = self.accuracy(self._logits(rows), rows["target"], mask, rows["role"])
-        for _ in range(self.args.moa_epochs):
-            logits = self._logits(rows)
+        logits = self._logits(rows)              # the first epoch's forward pass, before any update
+        stats = self.accuracy(logits.detach(), rows["target"], mask, rows["role"])
+        for epoch in range(self.args.moa_epochs):
+            if epoch:
+                logits = self._logits(rows)
             loss = F.cross_entropy(logits[mask], rows["target"][mask])
             self.check_finite(loss, "MOA cross-entropy (moa)", t_env)
             opt = self.optimisers["moa"]

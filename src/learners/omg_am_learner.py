@@ -46,16 +46,9 @@ class OMGAMLearner(Learner):
         return {k: v for k, v in subgoal_fields(args).items() if k in ("subgoal", "moa_probs")}
 
     def unroll(self, seq: FocalSequences) -> tuple[torch.Tensor, torch.Tensor]:
-        """x and cond_x ``[P,T,hidden]`` over the whole sequences, exactly as the actor computes them step by step."""
-        steps = seq.steps
-        x = self.omg.encode(seq.obs.flatten(0, 1)).view(seq.obs.shape[0], steps, -1)
-        h = prev_x = torch.zeros_like(x[:, 0])
-        conds = []
-        for t in range(steps):
-            h = self.omg.step(h, prev_x, seq.prev_actions[:, t])
-            conds.append(h)
-            prev_x = x[:, t]
-        return x, torch.stack(conds, dim=1)
+        """x and cond_x ``[P,T,hidden]`` over the whole sequences, as the actor computes them step by step."""
+        x = self.omg.encode(seq.obs.flatten(0, 1)).view(seq.obs.shape[0], seq.steps, -1)
+        return x, self.omg.unroll(x, seq.prev_actions)
 
     def targets(self, batch, seq: FocalSequences, p: torch.Tensor, t: torch.Tensor,
                 k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -79,22 +72,30 @@ class OMGAMLearner(Learner):
 
     def candidate_values(self, batch, seq: FocalSequences, p: torch.Tensor, t: torch.Tensor, k: torch.Tensor,
                          candidates: torch.Tensor) -> torch.Tensor:
-        """V(o_t, g) ``[R,H]`` of the focal critic with co-player k's subgoal set to each candidate."""
+        """V(o_t, g) ``[R,H]`` of the focal critic with co-player k's subgoal set to each candidate.
+
+        The critic's conv trunk runs once per distinct focal step (p, t), its first FC layer's
+        observation part once per row; only the rest of the FC head sees the R x H candidates.
+        Without a subgoal input the critic cannot tell the candidates apart, so they all get the
+        same value (zero)."""
         rows, horizon = candidates.shape[:2]
+        if "subgoal" not in self.inputs:
+            return candidates.new_zeros(rows, horizon)
         env, slot = seq.env[p], seq.slot[p]
+        focal, inverse = torch.unique(p * seq.steps + t, return_inverse=True)
+        features = self.mac.policy.features(seq.obs.flatten(0, 1)[focal], seq.slot[focal // seq.steps])[inverse]
         subgoals = batch["subgoal"][env, t, slot][:, None].repeat(1, horizon, 1, 1)        # [R,H,K,G]
         subgoals[torch.arange(rows)[:, None], torch.arange(horizon)[None], k[:, None]] = candidates
         parts = {"subgoal": subgoals}
         if "moa" in self.inputs:
             parts["moa"] = batch["moa_probs"][env, t, slot][:, None].expand(-1, horizon, -1, -1)
-        extra = compose_extra(parts, self.inputs)
-        flat = lambda v: v[:, None].expand(-1, horizon, *v.shape[1:]).flatten(0, 1)  # noqa: E731
-        obs, time, slots = flat(seq.obs[p, t]), flat(seq.time[p, t]), flat(slot)
-        extra = extra.flatten(0, 1) if extra is not None else None
-        values = [self.mac.policy(obs[i:i + CRITIC_CHUNK], time[i:i + CRITIC_CHUNK], slots[i:i + CRITIC_CHUNK],
-                                  None if extra is None else extra[i:i + CRITIC_CHUNK])[1]
-                  for i in range(0, obs.shape[0], CRITIC_CHUNK)]
-        return torch.cat(values).view(rows, horizon)
+        extra = compose_extra(parts, self.inputs)                                          # [R,H,E]
+        time = seq.time[p, t]
+        chunk = max(1, CRITIC_CHUNK // horizon)
+        values = [self.mac.policy.values_over_extras(features[i:i + chunk], time[i:i + chunk], slot[i:i + chunk],
+                                                     extra[i:i + chunk])
+                  for i in range(0, rows, chunk)]
+        return torch.cat(values)
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
         if self.omg is None:
@@ -107,13 +108,14 @@ class OMGAMLearner(Learner):
         p, t, k = torch.nonzero(seq.coplayer_mask, as_tuple=True)
         target_mu, target_lv, offset = self.targets(batch, seq, p, t, k)
         totals = {"omg_loss": 0.0, "omg_recon": 0.0, "omg_kl": 0.0}
+        focal, inverse = torch.unique(p * seq.steps + t, return_inverse=True)    # distinct focal steps
         for _ in range(args.omg_epochs):
             x, cond = self.unroll(seq)
-            mu, log_var = self.omg.posterior(x[p, t], cond[p, t])
-            rows = torch.arange(len(k))
-            mu, log_var = mu[rows, k], log_var[rows, k]                                       # [R,G]
+            cond = cond.flatten(0, 1)[focal]
+            mu, log_var = self.omg.posterior(x.flatten(0, 1)[focal], cond)                   # [U,K,G]
+            mu, log_var = mu[inverse, k], log_var[inverse, k]                                 # [R,G]
             g = reparameterise(mu, log_var, self.generator)
-            recon = self.recon(self.omg.decode(g[:, None], cond[p, t])[:, 0], seq.obs[p, t]).mean()
+            recon = self.recon(self.omg.decode(g[:, None], cond[inverse])[:, 0], seq.obs[p, t]).mean()
             kl = kl_divergence(mu, log_var, target_mu, target_lv).mean()
             loss = recon + args.omg_kl_alpha * kl
             self.check_finite(loss, "OMG_AM loss (omg)", t_env)

@@ -1,21 +1,26 @@
 """Batched PUCT search (SPEC §6.4): every tree of every planning agent of every env advances together.
 
-Node statistics live in preallocated arrays ``[R, X, A]`` (R trees, X = num_simulations + 1
-nodes per tree, A actions): visit counts ``N``, value sums ``W``, priors ``P``, edge rewards,
-child indices (-1 = not expanded). Each expanded node's simulator state is kept in a pooled
-snapshot (array copies of the core's ``CoreState`` fields, one row per node).
+Node statistics live in preallocated flat arrays indexed by node id ``tree * X + node`` (R trees,
+X = num_simulations + 1 nodes per tree, A actions; an edge is ``node_id * A + action``): visit
+counts ``N``, value sums ``W``, ``Q = W / N`` (0 unvisited, -inf unavailable), ``c_puct * P``,
+edge rewards, child ids (-1 = not expanded), and each node's current PUCT choice. Each node's
+simulator state is kept as array copies: walls, prey positions and kinds (and the core's lookup
+tables derived from them) never change within an episode, so they are kept once per tree; the
+rest of the core's ``CoreState`` once per node. Restoring is array copies only.
 
 One simulation step, for all R trees at once:
-1. selection: PUCT ``Q + c_puct * P * sqrt(max(sum N, 1)) / (1 + N)`` over the node's available
-   actions (first maximum on ties; Q = W / N, 0 for unvisited edges), down to an edge that was
-   never expanded or into a terminal node (a Python loop over depth, vectorised over trees);
+1. selection: follow each node's cached PUCT choice ``argmax Q + c_puct * P * sqrt(max(sum N, 1)) / (1 + N)``
+   over its available actions (first maximum on ties) down to an edge that was never expanded or
+   into a terminal node (a Python loop over depth, vectorised over trees, a few gathers per level);
 2. expansion: the parents' snapshots are restored into one scratch core, the co-players'
-   actions are sampled from the co-player probabilities cached at the parent, and one batched
-   ``core.step`` makes every new child;
-3. evaluation: ONE prior/value network call for all new (non-terminal) nodes and ONE
-   co-player-model call on their global states (every co-player, every goal at once; the
-   probabilities under each tree's sampled goals are cached for the node's later expansions);
-4. backup of the discounted return ``r + discount * G`` along every path.
+   actions are sampled from the co-player distributions at the parent, and one batched
+   ``core.step`` makes every new child. A node's co-player distributions are computed when it
+   is first expanded (most nodes never are): ONE co-player-model call on those parents' global
+   states (every co-player, every goal at once), cached under each tree's sampled goals;
+3. evaluation: ONE prior/value network call for all new (non-terminal) nodes;
+4. backup of the discounted return ``r + discount * G`` along every path (one scatter for all
+   trees and depths), then the PUCT choice is recomputed for the nodes on the paths, the only
+   nodes whose statistics changed.
 
 A node is terminal for the planning agent when its env is done or the agent has left (it got
 its capture reward on the edge into the node); terminal nodes are worth 0.
@@ -28,9 +33,10 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from envs.grid_core import STAY, CoreState, GridCore
+from envs.grid_core import STAY, CoreState, CoreTables, GridCore
 
-_FIELDS = tuple(f for f in CoreState.__dataclass_fields__ if f != "rng_states")
+_STATIC = ("walls", "prey_pos", "prey_kind")  # constant within an episode: kept once per tree, with the tables
+_DYNAMIC = tuple(f for f in CoreState.__dataclass_fields__ if f not in (*_STATIC, "rng_states", "tables"))
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,6 @@ def masked_softmax(logits: np.ndarray, avail: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=-1, keepdims=True)
 
 
-def puct_scores(n: np.ndarray, w: np.ndarray, p: np.ndarray, avail: np.ndarray, c_puct: float) -> np.ndarray:
-    """PUCT score of every action of rows of nodes ``[k,A]``; unavailable actions get -inf."""
-    q = np.divide(w, n, out=np.zeros_like(w), where=n > 0)
-    total = np.sqrt(np.maximum(n.sum(axis=-1, keepdims=True), 1.0))
-    return np.where(avail, q + c_puct * p * total / (1.0 + n), -np.inf)
-
-
 def root_q(visits: np.ndarray, value_sums: np.ndarray, avail: np.ndarray) -> np.ndarray:
     """Root Q ``[M,A]`` averaged over trees ``[M,T,A]`` that visited each action."""
     seen = visits > 0
@@ -101,32 +100,40 @@ class BatchedMCTS:
     # ------------------------------------------------------------------------------ storage
     def _allocate(self, trees: int) -> None:
         x, a, n = self.settings.num_simulations + 1, self.n_actions, self.n_agents
-        self.visits = np.zeros((trees, x, a))
-        self.value_sums = np.zeros((trees, x, a))
-        self.prior = np.zeros((trees, x, a))
-        self.edge_reward = np.zeros((trees, x, a))
-        self.child = np.full((trees, x, a), -1, dtype=np.int64)
-        self.node_avail = np.zeros((trees, x, a), dtype=bool)
-        self.terminal = np.zeros((trees, x), dtype=bool)
-        self.coplayer_probs = np.zeros((trees, x, n, a))
+        size = trees * x
+        # what selection reads, one contiguous record per node: Q, c_puct * P, N (PUCT is memory bound)
+        self.stats = np.zeros((size, 3, a))
+        self.q, self.c_prior, self.visits = self.stats[:, 0], self.stats[:, 1], self.stats[:, 2]
+        self.value_sums = np.zeros(size * a)
+        self.node_visits = np.zeros(size)
+        self.choice = np.zeros(size, dtype=np.int64)
+        self.edge_reward = np.zeros(size * a)
+        self.child = np.full(size * a, -1, dtype=np.int64)
+        self.node_avail = np.zeros((size, n, a), dtype=bool)  # every agent's available actions
+        self.terminal = np.zeros(size, dtype=bool)
+        self.coplayer_cdf = np.zeros((size, n, a))
+        self.cdf_ready = np.zeros(size, dtype=bool)
         self.n_nodes = np.ones(trees, dtype=np.int64)
-        self.path_nodes = np.zeros((trees, x), dtype=np.int64)
-        self.path_actions = np.zeros((trees, x), dtype=np.int64)
+        self.path = np.zeros((x, trees), dtype=np.int64)  # edge taken at each depth of the current paths
+        self.static: dict[str, np.ndarray] = {}
+        self.tables: CoreTables | None = None
         self.pool: dict[str, np.ndarray] = {}
-        self.pool_rng = np.empty(trees * x, dtype=object)
+        self.pool_rng = np.empty(size, dtype=object)
 
-    def _store(self, flat: np.ndarray, state: CoreState) -> None:
-        """Write snapshot rows into the node pool at flat indices ``tree * X + node``."""
-        size = self.visits.shape[0] * self.visits.shape[1]
-        for name in _FIELDS:
+    def _store(self, nodes: np.ndarray, state: CoreState) -> None:
+        """Write the per-node part of snapshot rows into the pool at node ids ``nodes``."""
+        for name in _DYNAMIC:
             value = getattr(state, name)
             if name not in self.pool:
-                self.pool[name] = np.zeros((size, *value.shape[1:]), dtype=value.dtype)
-            self.pool[name][flat] = value
-        self.pool_rng[flat] = state.rng_states
+                self.pool[name] = np.zeros((len(self.pool_rng), *value.shape[1:]), dtype=value.dtype)
+            self.pool[name][nodes] = value
+        self.pool_rng[nodes] = state.rng_states
 
-    def _gather(self, flat: np.ndarray) -> CoreState:
-        return CoreState(**{name: self.pool[name][flat] for name in _FIELDS}, rng_states=self.pool_rng[flat].tolist())
+    def _gather(self, trees: np.ndarray, nodes: np.ndarray) -> CoreState:
+        """Snapshot of nodes ``nodes`` of trees ``trees``."""
+        return CoreState(**{name: self.static[name][trees] for name in _STATIC},
+                         **{name: self.pool[name][nodes] for name in _DYNAMIC},
+                         rng_states=self.pool_rng[nodes].tolist(), tables=self.tables.select(trees))
 
     # ------------------------------------------------------------------------------ search
     def search(self, core: GridCore, env_idx: np.ndarray, slot_idx: np.ndarray, goals: np.ndarray,
@@ -144,107 +151,136 @@ class BatchedMCTS:
         self._allocate(trees)
         self.focal = np.repeat(np.asarray(slot_idx, dtype=np.int64), t)
         self.goals = goals.reshape(trees, self.n_agents)
-        x = settings.num_simulations + 1
-        everything = np.arange(trees)
+        roots = np.arange(trees) * (settings.num_simulations + 1)
         self.sim.set_state(core.get_state(np.repeat(np.asarray(env_idx, dtype=np.int64), t)))
-        self._store(everything * x, self.sim.get_state())
-        self._evaluate(everything, np.zeros(trees, dtype=np.int64))
+        snapshot = self.sim.get_state()
+        self.static = {name: getattr(snapshot, name) for name in _STATIC}
+        self.tables = snapshot.tables
+        self._store(roots, snapshot)
+        self._evaluate(np.arange(trees), roots)
         for _ in range(settings.num_simulations):
             self._simulate(generator)
-        root_visits = self.visits[:, 0].reshape(m, t, -1)
-        root_sums = self.value_sums[:, 0].reshape(m, t, -1)
-        avail = self.node_avail[::t, 0]
+        root_visits = self.visits[roots].reshape(m, t, -1)
+        root_sums = self.value_sums.reshape(-1, self.n_actions)[roots].reshape(m, t, -1)
+        avail = self.node_avail[roots[::t], slot_idx]
         return SearchResult(root_q(root_visits, root_sums, avail), root_visits, avail)
 
     def _simulate(self, generator: torch.Generator) -> None:
-        length, expand, parent, action = self._select()
+        length, trees, parent, action = self._select()
         value = np.zeros(len(length))
-        rows = np.flatnonzero(expand)
-        if rows.size:
-            value[rows] = self._expand(rows, parent[rows], action[rows], generator)
+        if trees.size:
+            value[trees] = self._expand(trees, parent, action, generator)
         self._backup(length, value)
 
+    def _puct_choice(self, nodes: np.ndarray) -> np.ndarray:
+        """PUCT action of nodes ``nodes`` from their statistics (first maximum on ties)."""
+        stats = self.stats[nodes]
+        score = stats[:, 1]                         # in place, same operations as q + c P sqrt(.) / (1 + N)
+        score *= np.sqrt(np.maximum(self.node_visits[nodes], 1.0))[:, None]
+        score /= stats[:, 2] + 1.0
+        score += stats[:, 0]
+        return score.argmax(axis=1)
+
     def _select(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Descend every tree; returns path lengths, whether the path ends at an unexpanded edge,
-        and that edge (parent node, action)."""
-        trees = self.visits.shape[0]
-        node = np.zeros(trees, dtype=np.int64)
-        length = np.zeros(trees, dtype=np.int64)
-        expand = np.zeros(trees, dtype=bool)
-        action = np.zeros(trees, dtype=np.int64)
-        rows = np.arange(trees)
+        """Descend every tree along the cached PUCT choices; returns every tree's path length and,
+        for the trees whose path ends at an unexpanded edge, the tree, parent node id and action."""
+        n_trees, a = len(self.n_nodes), self.n_actions
+        rows = np.arange(n_trees)
+        node = rows * (self.settings.num_simulations + 1)
+        length = np.zeros(n_trees, dtype=np.int64)
+        ends: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         depth = 0
         while rows.size:
-            here = node[rows]
-            scores = puct_scores(self.visits[rows, here], self.value_sums[rows, here], self.prior[rows, here],
-                                 self.node_avail[rows, here], self.settings.c_puct)
-            chosen = scores.argmax(axis=1)
-            self.path_nodes[rows, depth] = here
-            self.path_actions[rows, depth] = chosen
-            length[rows] += 1
-            nxt = self.child[rows, here, chosen]
+            action = self.choice[node]
+            edge = node * a + action
+            self.path[depth, rows] = edge
+            nxt = self.child[edge]
             new = nxt < 0
-            expand[rows[new]] = True
-            action[rows[new]] = chosen[new]
-            go = ~new & ~self.terminal[rows, np.maximum(nxt, 0)]
-            node[rows[go]] = nxt[go]
-            rows = rows[go]
+            stop = new | self.terminal[nxt]  # nxt = -1 reads a real entry, overridden by new
+            length[rows[stop]] = depth + 1
+            ends.append((rows[new], node[new], action[new]))
+            rows, node = rows[~stop], nxt[~stop]
             depth += 1
-        return length, expand, node, action
+        trees, parent, action = (np.concatenate(part) for part in zip(*ends))
+        return length, trees, parent, action
 
-    def _expand(self, rows: np.ndarray, parent: np.ndarray, action: np.ndarray,
+    def _expand(self, trees: np.ndarray, parent: np.ndarray, action: np.ndarray,
                 generator: torch.Generator) -> np.ndarray:
         """Step the parents' snapshots with (planned action, sampled co-player actions); returns
         the new nodes' values."""
-        x = self.visits.shape[1]
-        self.sim.set_state(self._gather(rows * x + parent))
-        probs = self.coplayer_probs[rows, parent]                            # [L,N,A]
-        cum = np.cumsum(probs, axis=-1)
-        cum /= cum[..., -1:]
-        u = torch.rand(probs.shape[:2], generator=generator, dtype=torch.float64).numpy()
-        actions = (cum <= u[..., None]).sum(axis=-1)
-        actions[np.arange(len(rows)), self.focal[rows]] = action
+        index = np.arange(len(trees))
+        focal = self.focal[trees]
+        self.sim.set_state(self._gather(trees, parent))
+        first = np.flatnonzero(~self.cdf_ready[parent])
+        if first.size:
+            self._coplayer_cdf(trees[first], parent[first], first)
+        cdf = self.coplayer_cdf[parent]                                       # [L,N,A]
+        u = torch.rand(cdf.shape[:2], generator=generator, dtype=torch.float64).numpy()
+        actions = (cdf <= u[..., None]).sum(axis=-1)
+        actions[index, focal] = action
         rewards, _, _ = self.sim.step(actions)
-        new = self.n_nodes[rows]
-        self.n_nodes[rows] += 1
-        self.child[rows, parent, action] = new
-        self.edge_reward[rows, parent, action] = rewards[np.arange(len(rows)), self.focal[rows]]
-        self._store(rows * x + new, self.sim.get_state())
-        return self._evaluate(rows, new)
+        new = trees * (self.settings.num_simulations + 1) + self.n_nodes[trees]
+        self.n_nodes[trees] += 1
+        edge = parent * self.n_actions + action
+        self.child[edge] = new
+        self.edge_reward[edge] = rewards[index, focal]
+        self._store(new, self.sim.get_state())
+        return self._evaluate(trees, new)
 
-    def _evaluate(self, rows: np.ndarray, node: np.ndarray) -> np.ndarray:
-        """Fill priors, availability, terminal flags and co-player probabilities of new nodes from
-        the scratch core's current state (row l is tree ``rows[l]``); return their values."""
-        sim, n_rows = self.sim, len(rows)
-        index = np.arange(n_rows)
-        focal = self.focal[rows]
-        obs = sim.observations()
+    def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Fill priors, availability, terminal flags and PUCT choices of new nodes ``nodes`` (of
+        trees ``trees``) from the scratch core's rows; return their values."""
+        sim, n_rows = self.sim, len(trees)
+        focal = self.focal[trees]
         avail = sim.avail_actions()
-        time = sim.time()
-        terminal = sim.done | ~sim.alive[index, focal]
-        self.node_avail[rows, node] = avail[index, focal]
-        self.terminal[rows, node] = terminal
+        own = avail[np.arange(n_rows), focal]
+        terminal = sim.done | ~sim.alive[np.arange(n_rows), focal]
+        self.node_avail[nodes] = avail
+        self.terminal[nodes] = terminal
+        self.q[nodes] = np.where(own, 0.0, -np.inf)
         value = np.zeros(n_rows)
         live = np.flatnonzero(~terminal)
         if live.size == 0:
             return value
-        logits, value[live] = self.models.prior_value(obs[live, focal[live]], time[live], focal[live])
-        self.prior[rows[live], node[live]] = masked_softmax(logits, avail[live, focal[live]])
-        moving = sim.alive[live].copy()
-        moving[np.arange(live.size), focal[live]] = False
-        co_logits = self.models.coplayer_logits(sim.state_observation()[live], time[live])   # [l,N,G,A]
-        chosen = co_logits[np.arange(live.size)[:, None], np.arange(self.n_agents), self.goals[rows[live]]]
-        probs = np.zeros((n_rows, self.n_agents, self.n_actions))
-        probs[..., STAY] = 1.0
-        probs[live] = np.where(moving[..., None], masked_softmax(chosen, avail[live]), probs[live])
-        self.coplayer_probs[rows, node] = probs
+        nodes, focal = nodes[live], focal[live]
+        logits, value[live] = self.models.prior_value(sim.observations(live, focal), sim.time()[live], focal)
+        c_prior = self.settings.c_puct * masked_softmax(logits, own[live])
+        self.c_prior[nodes] = c_prior
+        self.choice[nodes] = np.where(own[live], c_prior, -np.inf).argmax(axis=1)  # PUCT with no visits yet
         return value
 
+    def _coplayer_cdf(self, trees: np.ndarray, nodes: np.ndarray, rows: np.ndarray) -> None:
+        """Cache the co-players' action distributions (as CDFs) at nodes ``nodes`` of trees ``trees``,
+        whose states are the scratch core's rows ``rows``: π_ω under each tree's goals for the
+        co-players still in the game, STAY for the planning agent and those who left."""
+        sim, index = self.sim, np.arange(len(rows))
+        co_logits = self.models.coplayer_logits(sim.state_observation(rows), sim.time()[rows])  # [L,N,G,A]
+        chosen = co_logits[index[:, None], np.arange(self.n_agents), self.goals[trees]]     # [L,N,A]
+        moving = sim.alive[rows]
+        moving[index, self.focal[trees]] = False
+        probs = np.where(moving[..., None], masked_softmax(chosen, self.node_avail[nodes]),
+                         np.arange(self.n_actions) == STAY)
+        cdf = np.cumsum(probs, axis=-1)
+        self.coplayer_cdf[nodes] = cdf / cdf[..., -1:]
+        self.cdf_ready[nodes] = True
+
     def _backup(self, length: np.ndarray, value: np.ndarray) -> None:
-        ret = value.copy()
-        for depth in range(int(length.max()) - 1, -1, -1):
-            rows = np.flatnonzero(length > depth)
-            node, act = self.path_nodes[rows, depth], self.path_actions[rows, depth]
-            ret[rows] = self.edge_reward[rows, node, act] + self.settings.discount * ret[rows]
-            self.value_sums[rows, node, act] += ret[rows]
-            self.visits[rows, node, act] += 1
+        """Add the discounted returns along every path, then refresh the PUCT choices on the paths."""
+        depth = int(length.max())
+        edges = self.path[:depth]                                              # [D, R]
+        on_path = np.arange(depth)[:, None] < length
+        rewards = self.edge_reward[edges]
+        returns = np.empty(edges.shape)
+        ret = value
+        for d in range(depth - 1, -1, -1):
+            ret = np.where(on_path[d], rewards[d] + self.settings.discount * ret, ret)
+            returns[d] = ret
+        edges = edges[on_path]  # distinct: a path never revisits a node, trees share none
+        nodes, action = np.divmod(edges, self.n_actions)
+        sums = self.value_sums[edges] + returns[on_path]
+        visits = self.visits[nodes, action] + 1.0
+        self.value_sums[edges] = sums
+        self.visits[nodes, action] = visits
+        self.q[nodes, action] = sums / visits
+        self.node_visits[nodes] += 1.0
+        self.choice[nodes] = self._puct_choice(nodes)

@@ -22,8 +22,9 @@ class ParallelRunner:
     Every field is written at every step of every env still running, straight from the
     env's arrays (``obs``, ``state``, ``avail_actions``, ``alive``, ``time`` before acting;
     ``actions`` and the controller's extras; ``reward`` and ``terminated`` after). An env
-    that finished gets its final observation written at its last index and nothing after,
-    so padding stays zero and unfilled. ``t_env`` counts transitions of training episodes.
+    that finished gets its final observation written at its last index (with the learned
+    role's per-step extras there, see ``_write_final_extras``) and nothing after, so padding
+    stays zero and unfilled. ``t_env`` counts transitions of training episodes.
     """
 
     def __init__(self, args: Munch, logger=None, batch_size: int | None = None) -> None:
@@ -102,10 +103,13 @@ class ParallelRunner:
         while True:
             pre = self._observe()
             batch.update(_take(pre, rows, n), bs=_index(rows, n), ts=t)
+            inputs = StepInputs(env, pre["obs"], pre["time"], pre["avail_actions"], t, prev_actions)
+            finished = rows[~active[rows]]            # envs whose final observation is this step's
+            if len(finished):
+                self._write_final_extras(batch, inputs, finished, t, test_mode)
             if not active.any():
                 break
             rows = np.flatnonzero(active)
-            inputs = StepInputs(env, pre["obs"], pre["time"], pre["avail_actions"], t, prev_actions)
             actions, extras = mac.select_actions(inputs, test_mode)
             prev_actions = torch.from_numpy(actions)
             rewards, terminated, _ = env.step(actions)
@@ -124,6 +128,28 @@ class ParallelRunner:
             self.train_episodes += n
             self.t_env += int(lengths.sum())
         return batch, EpisodeResults(returns, role_of_slot.copy(), lengths)
+
+    def _write_final_extras(self, batch: EpisodeBatch, inputs: StepInputs, finished: np.ndarray, t: int,
+                            test_mode: bool) -> None:
+        """Write the learned role's per-step extras at the final observation (index ``t``) of the
+        envs ``finished``, where nobody acts: an actor whose policy takes extra inputs provides
+        ``final_extras`` so that the bootstrap value V(o_L, extra_L) of a time-limit cut sees them."""
+        mac = self.mac
+        if mac.actor is None:
+            return
+        mask = np.zeros_like(mac.role_of_slot, dtype=bool)
+        mask[finished] = mac.role_mask(mac.learned_role.name)[finished]
+        env_idx, slot_idx = (torch.from_numpy(a) for a in np.nonzero(mask))
+        extras = mac.actor.final_extras(inputs, env_idx, slot_idx, test_mode, mac.torch_rng) if len(env_idx) else {}
+        if not extras:
+            return
+        index = torch.from_numpy(finished)
+        written = {}
+        for key, value in extras.items():
+            full = value.new_zeros((self.batch_size, self.args.n_agents, *value.shape[1:]))
+            full[env_idx, slot_idx] = value
+            written[key] = full[index]
+        batch.update(written, bs=index, ts=t, mark_filled=False)
 
 
 class EpisodeRunner(ParallelRunner):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,38 @@ class CNNActorCritic(nn.Module):
         nn.init.orthogonal_(self.actor.weight, gain=0.01)
         nn.init.zeros_(self.actor.bias)
 
-    def forward(self, obs: torch.Tensor, time: torch.Tensor, agent_id: torch.Tensor,
-                extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        parts = [self.trunk(obs), time, agent_id]
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The conv trunk alone: ``obs [M,C,H,W]`` -> flat features ``[M,F]`` (the costly part)."""
+        return self.trunk(obs)
+
+    def head(self, features: torch.Tensor, time: torch.Tensor, agent_id: torch.Tensor,
+             extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Everything after the trunk: ``features [M,F]`` (from ``features``), ``time [M,1]``,
+        ``agent_id [M,n_ids]``, ``extra [M,extra_dim]`` -> ``logits [M,A], value [M]``.
+
+        Lets callers that evaluate one observation under many extra inputs (the OMG_AM subgoal
+        selector) run the trunk once per observation and only this FC head per candidate."""
+        parts = [features, time, agent_id]
         if self.spec.extra_dim:
+            if extra is None:
+                raise ValueError(f"this policy takes an extra input of width {self.spec.extra_dim}; pass extra")
             parts.append(extra)
         hidden = self.body(torch.cat(parts, dim=-1))
         return self.actor(hidden), self.critic(hidden).squeeze(-1)
+
+    def values_over_extras(self, features: torch.Tensor, time: torch.Tensor, agent_id: torch.Tensor,
+                           extras: torch.Tensor) -> torch.Tensor:
+        """Values ``[M,K]`` of each row under K alternative extra inputs ``extras [M,K,extra_dim]``
+        (equal to ``head``'s value up to float rounding). The first FC layer is linear in its
+        concatenated input, so its trunk/time/id part is computed once per row and only the
+        extra part, the second FC layer and the critic once per alternative."""
+        first = self.body[0]
+        base_dim = first.in_features - self.spec.extra_dim
+        w_base, w_extra = first.weight.split([base_dim, self.spec.extra_dim], dim=1)
+        base = F.linear(torch.cat([features, time, agent_id], dim=-1), w_base, first.bias)
+        hidden = self.body[1:](base[:, None] + F.linear(extras, w_extra))
+        return self.critic(hidden).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor, time: torch.Tensor, agent_id: torch.Tensor,
+                extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(self.features(obs), time, agent_id, extra)

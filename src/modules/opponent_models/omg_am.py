@@ -39,6 +39,17 @@ class OMGPosterior(nn.Module):
         """cond_x after one more step of history: ``h, prev_x [M,hidden]``, ``prev_actions [M,N,A]``."""
         return self.gru(torch.cat([prev_x, prev_actions.flatten(1)], dim=-1), h)
 
+    def unroll(self, x: torch.Tensor, prev_actions: torch.Tensor) -> torch.Tensor:
+        """cond_x ``[P,T,hidden]`` at every step of whole sequences from ``x [P,T,hidden]`` and
+        ``prev_actions [P,T,N,A]``: ``step`` applied T times from zero history, as one fused
+        GRU call (``torch.gru``, the kernel behind ``nn.GRU``) over this module's GRU cell weights."""
+        prev_x = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+        inputs = torch.cat([prev_x, prev_actions.flatten(2)], dim=-1)
+        h0 = x.new_zeros(1, x.shape[0], self.hidden_dim)
+        weights = [self.gru.weight_ih, self.gru.weight_hh, self.gru.bias_ih, self.gru.bias_hh]
+        cond, _ = torch.gru(inputs, h0, weights, True, 1, 0.0, self.training, False, True)
+        return cond
+
     def posterior(self, x: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x, cond [M,hidden]`` -> ``mu, log_var [M,N-1,G]`` of every co-player's subgoal."""
         rows = x.shape[0]
