@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from components.masks import agent_mask, step_mask
-from helpers import make_args, make_experiment
+from helpers import make_experiment
 from utils.errors import ConfigError
 
 SMALL = dict(batch_size_run=8, buffer_size=8, batch_size=8, ppo_epochs=1, ppo_minibatches=1)

@@ -49,14 +49,9 @@ class AlphaZeroLearner(Learner):
         data = self.samples(batch)
         if len(data["slot"]) == 0:
             return {}
-        opt = self.optimisers["policy"]
         for _ in range(self.args.az_epochs):
             policy_loss, value_loss = self.loss(data)
             loss = policy_loss + self.args.value_loss_coef * value_loss
-            self.check_finite(loss, "alphazero loss (policy network)", t_env)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.mac.policy.parameters(), self.args.grad_norm_clip)
-            opt.step()
+            self.optimise("policy", loss, "alphazero loss (policy network)", t_env, self.mac.policy.parameters())
         return {"alphazero_policy_loss": float(policy_loss.detach()), "alphazero_value_loss": float(value_loss.detach()),
                 "alphazero_samples": float(len(data["slot"]))}

@@ -48,6 +48,17 @@ class Learner:
         for name, obj in {**self.modules(), **{f"{k}_opt": o for k, o in self.optimisers.items()}}.items():
             obj.load_state_dict(torch.load(os.path.join(path, f"{self.name}_{name}.th"), map_location="cpu"))
 
+    def optimise(self, name: str, loss: torch.Tensor, what: str, t_env: int, parameters) -> torch.Tensor:
+        """One gradient step of optimiser ``name`` on ``loss`` (checked finite first, gradients
+        clipped to ``grad_norm_clip`` over ``parameters``); returns the gradient norm."""
+        self.check_finite(loss, what, t_env)
+        opt = self.optimisers[name]
+        opt.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(parameters, self.args.grad_norm_clip)
+        opt.step()
+        return grad_norm
+
     def check_finite(self, loss: torch.Tensor, what: str, t_env: int) -> None:
         """Stop with the module and step named instead of training on a NaN/inf loss."""
         if not math.isfinite(float(loss.detach())):

@@ -62,13 +62,9 @@ class GoalModelLearner(Learner):
         data = self.samples(batch)
         if len(data["action"]) == 0:
             return {}
-        opt = self.optimisers["coplayer_model"]
         for _ in range(self.args.coplayer_epochs):
             loss, accuracy = self.loss(data)
-            self.check_finite(loss, "co-player model cross-entropy (coplayer_model)", t_env)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_norm_clip)
-            opt.step()
+            self.optimise("coplayer_model", loss, "co-player model cross-entropy (coplayer_model)", t_env,
+                          self.model.parameters())
         return {"goal_model_loss": float(loss.detach()), "goal_model_accuracy": float(accuracy),
                 "goal_model_samples": float(len(data["action"]))}

@@ -51,12 +51,7 @@ class MOALearner(Learner):
             if epoch:
                 logits = self._logits(rows)
             loss = F.cross_entropy(logits[mask], rows["target"][mask])
-            self.check_finite(loss, "MOA cross-entropy (moa)", t_env)
-            opt = self.optimisers["moa"]
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.moa.parameters(), self.args.grad_norm_clip)
-            opt.step()
+            self.optimise("moa", loss, "MOA cross-entropy (moa)", t_env, self.moa.parameters())
         stats["moa_loss"] = float(loss.detach())
         stats["moa_samples"] = float(mask.sum())
         return stats

@@ -118,12 +118,7 @@ class OMGAMLearner(Learner):
             recon = self.recon(self.omg.decode(g[:, None], cond[inverse])[:, 0], seq.obs[p, t]).mean()
             kl = kl_divergence(mu, log_var, target_mu, target_lv).mean()
             loss = recon + args.omg_kl_alpha * kl
-            self.check_finite(loss, "OMG_AM loss (omg)", t_env)
-            opt = self.optimisers["omg"]
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.omg.parameters(), args.grad_norm_clip)
-            opt.step()
+            self.optimise("omg", loss, "OMG_AM loss (omg)", t_env, self.omg.parameters())
             for key, value in (("omg_loss", loss), ("omg_recon", recon), ("omg_kl", kl)):
                 totals[key] += float(value.detach()) / args.omg_epochs
         totals["omg_selected_offset"] = float(offset.mean())

@@ -111,12 +111,7 @@ class PPOLearner(Learner):
             value_error = torch.max(value_error, (clipped - mb["returns"]) ** 2)
         value_loss = 0.5 * value_error.mean()
         loss = policy_loss + args.value_loss_coef * value_loss - args.entropy_coef * entropy
-        self.check_finite(loss, "PPO loss (policy network)", t_env)
-        opt = self.optimisers["policy"]
-        opt.zero_grad()
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.mac.policy.parameters(), args.grad_norm_clip)
-        opt.step()
+        grad_norm = self.optimise("policy", loss, "PPO loss (policy network)", t_env, self.mac.policy.parameters())
         with torch.no_grad():
             approx_kl = ((ratio - 1) - log_ratio).mean()
             clip_frac = ((ratio - 1).abs() > args.ppo_clip).float().mean()

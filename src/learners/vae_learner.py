@@ -36,11 +36,6 @@ class VAELearner(Learner):
         loss, stats = vae_loss(self.vae, batch["obs"][b, t, n], args.recon_loss,
                                kl_weight(args.vae_kl_alpha, args.vae_kl_warmup, self.updates),
                                batch["actions"][b, t, n, 0], args.vae_moa_coef, self.generator)
-        self.check_finite(loss, "VAE loss (vae)", t_env)
-        opt = self.optimisers["vae"]
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.vae.parameters(), args.grad_norm_clip)
-        opt.step()
+        self.optimise("vae", loss, "VAE loss (vae)", t_env, self.vae.parameters())
         self.updates += 1
         return stats

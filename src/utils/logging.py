@@ -7,7 +7,6 @@ TensorBoard events are written with `torch.utils.tensorboard.SummaryWriter` (pac
 import logging
 import math
 import sys
-import time
 from collections import defaultdict
 from typing import Any
 
