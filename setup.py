@@ -22,7 +22,9 @@ setup(
         "imageio>=2.31",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pygame>=2.5", "scipy>=1.10"],  # pygame, scipy: PettingZoo pursuit (adapter test)
+        "test": ["pytest>=7", "hypothesis>=6", "pygame>=2.5", "scipy>=1.10",  # pygame, scipy: PettingZoo pursuit (adapter test)
+                 "ray>=2.9"],  # ray: scripts/sweep.py --backend ray (test_sweep)
+        "cluster": ["ray>=2.9"],  # scripts/sweep.py --backend ray
         "dev": ["pyinstrument", "py-spy"],
     },
 )

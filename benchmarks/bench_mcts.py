@@ -5,7 +5,9 @@ config's networks (MLP prior/value and co-player model, untrained, initialised f
 so that every run searches the same trees). One JSON line per env: batched decisions/s (all
 agents of ``--envs`` envs planning together; best wall-clock time of ``--repeats`` searches, and
 the same from process CPU time, which other load on the machine disturbs less), reference
-decisions/s, their ratio. Run: ``python benchmarks/bench_mcts.py [--envs 32] [--threads 1]``.
+decisions/s, their ratio. ``--goal-update MODE`` benches hop_plus_mcts's search (OMG_AM subgoals,
+its untrained networks) instead, without a reference. ``--env`` picks one env (repeatable).
+Run: ``python benchmarks/bench_mcts.py [--envs 32] [--threads 1] [--env stag_hunt] [--goal-update every_node]``.
 """
 from __future__ import annotations
 
@@ -22,38 +24,69 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from controllers.mcts_actor import MCTSActor  # noqa: E402
+from controllers.subgoal_mcts_actor import SubgoalMCTSActor  # noqa: E402
 from helpers import make_args  # noqa: E402
 from planners.mcts import BatchedMCTS, SearchSettings  # noqa: E402
+from planners.subgoal_goals import GOAL_UPDATES, RootPosterior, make_subgoal_goals  # noqa: E402
+from planners.tree_goals import DiscreteTreeGoals  # noqa: E402
 from reference_mcts import reference_search  # noqa: E402
 
 
-def bench(env: str, n_envs: int, repeats: int, reference_decisions: int) -> dict:
+ENVS = ("stag_hunt", "stag_hunt_small")
+
+
+def hop_goals(env: str, n_envs: int, env_idx: np.ndarray, slot_idx: np.ndarray, core) -> tuple:
+    """HOP: the hop alg config's networks and random discrete goals per tree."""
     args = make_args("hop", env, roles=["hop"] * 4, batch_size_run=n_envs)
     torch.manual_seed(0)
     actor = MCTSActor(args)
+    goals = np.random.default_rng(0).integers(0, actor.goal_spec.n_goals, size=(len(env_idx), args.tree_num, 4))
+    return args, actor.models, lambda: DiscreteTreeGoals(actor.models.coplayer_logits, goals, actor.models.sparse_inputs), goals
+
+
+def subgoal_goals(env: str, n_envs: int, env_idx: np.ndarray, slot_idx: np.ndarray, core, goal_update: str) -> tuple:
+    """hop_plus_mcts: its networks, the root posterior from a fresh history, sampled subgoals."""
+    args = make_args("hop_plus_mcts", env, roles=["hop_plus_mcts"] * 4, batch_size_run=n_envs, goal_update=goal_update)
+    torch.manual_seed(0)
+    actor = SubgoalMCTSActor(args)
+    with torch.inference_mode():
+        x = actor.omg.encode(torch.from_numpy(core.observations(env_idx, slot_idx)))
+        cond = actor.omg.step(torch.zeros_like(x), torch.zeros_like(x), torch.zeros(len(x), 4, args.n_actions))
+        root = RootPosterior(x, cond, *actor.omg.posterior(x, cond))
+    return args, actor.models, lambda: make_subgoal_goals(goal_update, actor.omg, actor.coplayer, root, True), None
+
+
+def bench(env: str, n_envs: int, repeats: int, reference_decisions: int, goal_update: str | None) -> dict:
     import envs
-    core = envs.REGISTRY[args.env](batch_size=n_envs, **args.env_args).core
+    env_config = make_args("hop", env)
+    core = envs.REGISTRY[env_config.env](batch_size=n_envs, **env_config.env_args).core
     core.reset(np.arange(n_envs))
-    settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
     env_idx, slot_idx = np.repeat(np.arange(n_envs), 4), np.tile(np.arange(4), n_envs)
-    goals = np.random.default_rng(0).integers(0, actor.goal_spec.n_goals, size=(len(env_idx), settings.tree_num, 4))
-    search = BatchedMCTS(core, actor.models, settings)
+    if goal_update is None:
+        args, models, make_goals, goals = hop_goals(env, n_envs, env_idx, slot_idx, core)
+    else:
+        args, models, make_goals, goals = subgoal_goals(env, n_envs, env_idx, slot_idx, core, goal_update)
+    settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
+    search = BatchedMCTS(core, models, settings)
     wall, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        search.search(core, env_idx, slot_idx, goals, torch.Generator().manual_seed(0))
+        search.search(core, env_idx, slot_idx, make_goals(), torch.Generator().manual_seed(0))
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     batched = len(env_idx) / min(wall)
-    start = time.perf_counter()
-    reference_search(core, env_idx[:reference_decisions], slot_idx[:reference_decisions], goals, actor.models,
-                     settings, np.random.default_rng(0))
-    reference = reference_decisions / (time.perf_counter() - start)
-    return {"bench": "mcts", "env": env, "tree_num": settings.tree_num, "num_simulations": settings.num_simulations,
-            "planning_agents": len(env_idx), "torch_threads": torch.get_num_threads(),
-            "batched_decisions_per_s": round(batched, 2), "batched_cpu_decisions_per_s": round(len(env_idx) / min(cpu), 2),
-            "repeats": repeats, "reference_decisions_per_s": round(reference, 3),
-            "ratio": round(batched / reference, 1)}
+    result = {"bench": "mcts", "env": env, "planner": "hop" if goal_update is None else f"hop_plus_mcts/{goal_update}",
+              "tree_num": settings.tree_num, "num_simulations": settings.num_simulations,
+              "planning_agents": len(env_idx), "torch_threads": torch.get_num_threads(),
+              "batched_decisions_per_s": round(batched, 2), "batched_cpu_decisions_per_s": round(len(env_idx) / min(cpu), 2),
+              "repeats": repeats, "reference_decisions_per_s": None, "ratio": None}
+    if goals is not None and reference_decisions > 0:
+        start = time.perf_counter()
+        reference_search(core, env_idx[:reference_decisions], slot_idx[:reference_decisions], goals, models,
+                         settings, np.random.default_rng(0))
+        reference = reference_decisions / (time.perf_counter() - start)
+        result.update(reference_decisions_per_s=round(reference, 3), ratio=round(batched / reference, 1))
+    return result
 
 
 def main() -> None:
@@ -61,11 +94,16 @@ def main() -> None:
     parser.add_argument("--envs", type=int, default=32, help="envs planning together (4 agents each)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 avoids contention on 2 cores)")
     parser.add_argument("--repeats", type=int, default=3, help="batched searches timed (the best counts)")
-    parser.add_argument("--reference-decisions", type=int, default=1, help="decisions timed for the reference")
+    parser.add_argument("--reference-decisions", type=int, default=1,
+                        help="decisions timed for the reference (0 = skip; HOP only)")
+    parser.add_argument("--goal-update", choices=list(GOAL_UPDATES),
+                        help="bench hop_plus_mcts with this goal_update instead of hop")
+    parser.add_argument("--env", action="append", choices=ENVS, help="env to bench (repeatable; default both)")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
-    for env in ("stag_hunt", "stag_hunt_small"):
-        print(json.dumps(bench(env, options.envs, options.repeats, options.reference_decisions)), flush=True)
+    for env in options.env or ENVS:
+        print(json.dumps(bench(env, options.envs, options.repeats, options.reference_decisions, options.goal_update)),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
-"""Plot learning curves (mean ± std over seeds) from Sacred run folders to a PNG.
+"""Plot learning or adaptation curves (mean ± std over seeds) from Sacred runs to a PNG.
 
     python scripts/plot.py results/sacred/1 results/sacred/2 --key test_return_mean --out docs/curve.png
+    python scripts/plot.py results/sweeps/ppo_small --group-by roles --out docs/ppo_small.png
+    python scripts/plot.py results/sweeps/adapt_ppo --key adapt_focal_return --smooth 8 --out docs/adapt.png
+
+A path that is not a Sacred run folder is searched for runs (`<path>/**/sacred/<id>/`, COMPLETED
+only unless --all-statuses). Runs with the same --group-by config values form one curve.
 """
 from __future__ import annotations
 
@@ -10,22 +15,29 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from utils.plotting import plot_curves  # noqa: E402
+from utils.errors import ConfigError  # noqa: E402
+from utils.plotting import LABEL_KEYS, expand_run_dirs, plot_curves  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="Sacred run folders (results/sacred/<id>)")
-    parser.add_argument("--key", default="test_return_mean", help="metric to plot")
+    parser.add_argument("runs", nargs="+", help="Sacred run folders (results/sacred/<id>) or folders holding runs")
+    parser.add_argument("--key", default="test_return_mean", help="metric to plot (adapt_* metrics: x = episodes)")
     parser.add_argument("--out", default="curve.png", help="output PNG")
     parser.add_argument("--title", default=None)
+    parser.add_argument("--group-by", nargs="+", default=list(LABEL_KEYS), metavar="KEY",
+                        help=f"config keys that make a curve (default: {' '.join(LABEL_KEYS)})")
+    parser.add_argument("--smooth", type=int, default=1, metavar="K",
+                        help="trailing mean over K logged points per run (e.g. per-episode adaptation returns)")
+    parser.add_argument("--all-statuses", action="store_true", help="also plot runs found that are not COMPLETED")
     parser.add_argument("--reference", nargs="*", default=[], metavar="NAME=VALUE",
                         help="dashed horizontal reference lines, e.g. NS=2.55")
     opts = parser.parse_args()
     try:
         references = {name: float(value) for name, value in (r.split("=", 1) for r in opts.reference)}
-        groups = plot_curves(opts.runs, opts.key, opts.out, opts.title, references)
-    except ValueError as e:
+        run_dirs = expand_run_dirs(opts.runs, None if opts.all_statuses else ("COMPLETED",))
+        groups = plot_curves(run_dirs, opts.key, opts.out, opts.title, references, opts.group_by, opts.smooth)
+    except (ValueError, ConfigError) as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2
     for label, count in groups.items():

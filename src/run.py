@@ -14,6 +14,8 @@ import controllers
 import learners as learner_family
 import runners
 from controllers.actors import REGISTRY as ACTORS
+from adapt import adapt
+from probe import probe_subgoals
 from pretraining.collect import collect
 from pretraining.pretrain_vae import pretrain_vae
 from components.episode_buffer import ReplayBuffer
@@ -164,6 +166,8 @@ MODES = {
     "train": train_or_evaluate,
     "collect": collect,
     "pretrain_vae": pretrain_vae,
+    "adapt": adapt,
+    "probe_subgoals": probe_subgoals,
 }
 
 

@@ -12,8 +12,8 @@ from planners.belief import GoalBeliefs
 
 
 def test_update_normalises_and_leaves_the_diagonal_alone():
-    beliefs = GoalBeliefs(3, 4, alpha=0.9, prior_count=1.0)
-    beliefs.start_episode(np.ones((2, 3), dtype=bool))
+    beliefs = GoalBeliefs(1, 3, 4, alpha=0.9, prior_count=1.0)
+    beliefs.start_episode(np.ones((2, 3), dtype=bool), np.zeros((2, 3), dtype=np.int64))
     rng = np.random.default_rng(0)
     for _ in range(5):
         beliefs.update(rng.random((2, 3, 4)), rng.random((2, 3)) > 0.3)
@@ -40,8 +40,8 @@ def test_beliefs_converge_to_the_true_goal_of_ns_and_nh_coplayers():
     core.reset([0])
     policies = {1: rule_based.make("stag_hunt", "NS"), 2: rule_based.make("stag_hunt", "NH"),
                 3: rule_based.make("stag_hunt", "NS")}
-    beliefs = GoalBeliefs(4, 2, alpha=0.995, prior_count=1.0)
-    beliefs.start_episode(np.array([[True, False, False, False]]))
+    beliefs = GoalBeliefs(3, 4, 2, alpha=0.995, prior_count=1.0)
+    beliefs.start_episode(np.array([[True, False, False, False]]), np.array([[0, 1, 2, 1]]))
     for _ in range(3):
         actions = np.full((1, 4), 4)
         for slot, policy in policies.items():
@@ -53,50 +53,90 @@ def test_beliefs_converge_to_the_true_goal_of_ns_and_nh_coplayers():
 
 def test_inter_om_counts_are_discounted_over_episodes():
     alpha = 0.5
-    sequential = GoalBeliefs(2, 2, alpha=alpha, prior_count=1.0)
+    roles = np.array([[0, 1]])
+    sequential = GoalBeliefs(2, 2, 2, alpha=alpha, prior_count=1.0)
     for goal in (0, 1, 1):
-        sequential.start_episode(np.array([[True, False]]))
+        sequential.start_episode(np.array([[True, False]]), roles)
         sequential.record(np.array([[-1, goal]]), training=True)
-    sequential.start_episode(np.array([[True, False]]))
-    np.testing.assert_allclose(sequential.counts[0, 1], [0.25, 1.5])
-    np.testing.assert_allclose(sequential.counts[1], 0.0)      # slot 1 was never focal
-    np.testing.assert_allclose(sequential.prior()[0, 1], [1.25 / 3.75, 2.5 / 3.75])
-    batched = GoalBeliefs(2, 2, alpha=alpha, prior_count=1.0)   # the same three episodes in one batch
-    batched.start_episode(np.array([[True, False]] * 3))
+    sequential.start_episode(np.array([[True, False]]), roles)
+    np.testing.assert_allclose(sequential.counts[1], [0.25, 1.5])
+    np.testing.assert_allclose(sequential.counts[0], 0.0)      # role 0 was never a co-player
+    np.testing.assert_allclose(sequential.prior()[1], [1.25 / 3.75, 2.5 / 3.75])
+    batched = GoalBeliefs(2, 2, 2, alpha=alpha, prior_count=1.0)   # the same three episodes in one batch
+    batched.start_episode(np.array([[True, False]] * 3), np.repeat(roles, 3, axis=0))
     batched.record(np.array([[-1, 0], [-1, 1], [-1, 1]]), training=True)
-    batched.start_episode(np.array([[True, False]]))
+    batched.start_episode(np.array([[True, False]]), roles)
     np.testing.assert_allclose(batched.counts, sequential.counts)
     batched.record(np.array([[-1, 0]]), training=False)        # test episodes do not count
-    batched.start_episode(np.array([[True, False]]))
+    batched.start_episode(np.array([[True, False]]), roles)
     np.testing.assert_allclose(batched.counts, sequential.counts)
+
+
+def test_inter_om_counts_follow_the_coplayer_identity_not_the_slot():
+    """Roles 1 (always goal 0) and 2 (always goal 1) swap slots between episodes: each slot's prior
+    comes from whoever sits there."""
+    beliefs = GoalBeliefs(3, 3, 2, alpha=0.9, prior_count=1.0)
+    focal = np.array([[True, False, False]] * 2)
+    roles = np.array([[0, 1, 2], [0, 2, 1]])
+    for _ in range(4):
+        beliefs.start_episode(focal, roles)
+        beliefs.record(np.where(roles == 1, 0, np.where(roles == 2, 1, -1)), training=True)
+        roles = roles[:, [0, 2, 1]]
+    beliefs.start_episode(focal, roles)
+    assert beliefs.counts[1, 0] > 0 and beliefs.counts[1, 1] == 0 and beliefs.counts[2, 0] == 0
+    for b in range(2):
+        for j in (1, 2):
+            favoured = 0 if roles[b, j] == 1 else 1
+            assert beliefs.belief[b, 0, j, favoured] > 0.8
 
 
 def test_sampled_goals_follow_the_belief():
-    beliefs = GoalBeliefs(2, 3, alpha=1.0, prior_count=1.0)
-    beliefs.start_episode(np.ones((1, 2), dtype=bool))
+    beliefs = GoalBeliefs(1, 2, 3, alpha=1.0, prior_count=1.0)
+    beliefs.start_episode(np.ones((1, 2), dtype=bool), np.zeros((1, 2), dtype=np.int64))
     beliefs.belief[0, 0, 1] = [0.0, 0.0, 1.0]
     goals = beliefs.sample(np.array([0]), np.array([0]), 7, torch.Generator().manual_seed(0))
     assert goals.shape == (1, 7, 2) and (goals[0, :, 1] == 2).all()
 
 
-def test_hop_run_tallies_goals_and_restores_them_from_a_checkpoint(tmp_path):
-    overrides = dict(roles=["hop", "NS", "NH", "NS"], num_simulations=4, tree_num=1, batch_size_run=4,
-                     buffer_size=8, batch_size=8, env_args__episode_limit=12, local_results_path=str(tmp_path))
+def test_hop_run_keys_counts_by_identity_with_shuffled_slots_and_restores_them(tmp_path):
+    overrides = dict(roles=["hop", "NS", "NH", "NS"], shuffle_slots=True, num_simulations=4, tree_num=1,
+                     batch_size_run=4, buffer_size=8, batch_size=8, env_args__episode_limit=25,
+                     local_results_path=str(tmp_path))
     exp = make_experiment("hop", **overrides)
-    exp.train_step()
-    exp.train_step()
-    beliefs = exp.mac.actor.beliefs
-    assert beliefs.counts[0].sum() > 0 and beliefs.counts[1:].sum() == 0  # only slot 0 plans
-    assert beliefs.counts[0, 2, 0] == 0                                      # NH never catches a stag
+    for _ in range(3):
+        exp.train_step()
+    actor, index = exp.mac.actor, exp.mac.role_index
+    beliefs = actor.beliefs
+    ns, nh = beliefs.counts[index["NS"]], beliefs.counts[index["NH"]]
+    assert ns[0] > ns[1] and nh[1] > nh[0] and nh[0] == 0     # NS catch stags, NH only hares
+    roles = exp.mac.init_episode(4)                            # a fresh shuffled assignment
+    assert len({tuple(r) for r in roles}) > 1                 # slots really are shuffled
+    focal = np.argwhere(roles == index["hop"])
+    for b, i in focal:
+        for j in range(4):
+            if roles[b, j] != index["hop"]:
+                favoured = 0 if roles[b, j] == index["NS"] else 1
+                assert beliefs.belief[b, i, j].argmax() == favoured
     directory = exp.save()
     restored = make_experiment("hop", **overrides)
     restored.restore(os.path.dirname(directory))
     state, back = beliefs.state_dict(), restored.mac.actor.beliefs.state_dict()
-    for key in ("counts", "reached", "focal"):
+    for key in ("counts", "reached", "focal", "role_of_slot"):
         np.testing.assert_array_equal(state[key], back[key])
     assert state["training"] == back["training"]
+    np.testing.assert_array_equal(beliefs.prior(), restored.mac.actor.beliefs.prior())
 
 
 def test_bad_belief_settings_raise():
     with pytest.raises(ValueError, match="inter_om_alpha"):
-        GoalBeliefs(2, 2, alpha=1.5, prior_count=1.0)
+        GoalBeliefs(1, 2, 2, alpha=1.5, prior_count=1.0)
+
+
+def test_inter_om_discounts_once_per_episode_and_sums_a_roles_slots():
+    beliefs = GoalBeliefs(2, 3, 2, alpha=0.5, prior_count=1.0)
+    roles = np.array([[0, 1, 1], [0, 1, 1]])
+    beliefs.start_episode(np.array([[True, False, False]] * 2), roles)
+    beliefs.record(np.array([[-1, 0, 0], [-1, 1, -1]]), training=True)
+    beliefs.start_episode(np.array([[True, False, False]]), roles[:1])
+    np.testing.assert_allclose(beliefs.counts[1], [0.5 * 2.0, 1.0])   # episode 1: two stags, then episode 2: a hare
+    np.testing.assert_allclose(beliefs.counts[0], 0.0)

@@ -93,6 +93,8 @@ def run_main(*argv, cwd):
     (["with", "roles=[ppo,XX,NS,NS]"], "unknown role 'XX'"),
     (["with", "roles=[ppo,NS]"], "2 roles given"),
     (["with", "env_args.layout=['..Z.']"], "env_args for env 'stag_hunt'"),
+    (["--config=hop_plus", "with", "vae_load_path=nowhere"], "vae_load_path: 'nowhere' is not a directory"),
+    (["--config=hop_plus", "with", "policy_inputs=[subgoal,moa]", "moa_load_path=."], "no saved moa in '.'"),
 ])
 def test_main_reports_one_clear_error(tmp_path, argv, message):
     proc = run_main(*argv, cwd=tmp_path)

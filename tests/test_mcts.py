@@ -6,6 +6,7 @@ import torch
 from envs.grid_core import STAY
 from envs.stag_hunt import HARE, STAG, StagHuntCore
 from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax, root_q
+from planners.tree_goals import DiscreteTreeGoals
 from reference_mcts import reference_search
 from search_models import IntegerModels
 
@@ -25,7 +26,8 @@ def test_batched_search_gives_the_reference_visit_counts(stag_move):
     models = IntegerModels(core.obs_shape, 4, 2, 7, seed=1, stag_move=stag_move)
     env_idx, slot_idx = np.array([0, 1, 2, 2]), np.array([0, 3, 1, 2])
     goals = np.random.default_rng(0).integers(0, 2, size=(4, 2, 4))
-    result = BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx, goals, torch.Generator().manual_seed(0))
+    result = BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx, DiscreteTreeGoals(models.coplayer_logits, goals),
+                                                       torch.Generator().manual_seed(0))
     visits, sums = reference_search(core, env_idx, slot_idx, goals, models, settings, np.random.default_rng(0))
     np.testing.assert_array_equal(result.visits, visits)
     np.testing.assert_allclose(result.q, root_q(visits, sums, result.avail))
@@ -37,8 +39,8 @@ def _plan(layout, goals, **settings):
     settings = SearchSettings(**{"num_simulations": 60, "tree_num": 1, "c_puct": 1.0, "discount": 0.95, **settings})
     models = IntegerModels(core.obs_shape, 2, 2, 7, flat_prior=True, stag_move=LEFT)
     search = BatchedMCTS(core, models, settings)
-    result = search.search(core, np.array([0]), np.array([0]), np.array(goals).reshape(1, settings.tree_num, 2),
-                           torch.Generator().manual_seed(0))
+    tree_goals = DiscreteTreeGoals(models.coplayer_logits, np.array(goals).reshape(1, settings.tree_num, 2))
+    result = search.search(core, np.array([0]), np.array([0]), tree_goals, torch.Generator().manual_seed(0))
     return np.where(result.avail, result.q, -np.inf)[0]
 
 
@@ -69,7 +71,7 @@ def test_on_hare_cell_hare_is_chosen_and_policy_is_masked():
     core.step(np.array([[RIGHT, STAY]]))
     models = IntegerModels(core.obs_shape, 2, 2, 7, flat_prior=True)
     result = BatchedMCTS(core, models, SearchSettings(30, 1, 1.0, 0.95)).search(
-        core, np.array([0]), np.array([0]), np.ones((1, 1, 2), dtype=np.int64), torch.Generator())
+        core, np.array([0]), np.array([0]), DiscreteTreeGoals(models.coplayer_logits, np.ones((1, 1, 2))), torch.Generator())
     assert np.where(result.avail, result.q, -np.inf)[0].argmax() == HARE
     probs = masked_softmax(2.0 * result.q, result.avail)
     assert probs[0, STAG] == 0 and probs.sum() == pytest.approx(1.0)
@@ -82,4 +84,5 @@ def test_bad_settings_and_goal_shapes_raise():
         BatchedMCTS(core, models, SearchSettings(0, 1, 1.0, 0.95))
     with pytest.raises(ValueError, match="goals must have shape"):
         BatchedMCTS(core, models, SearchSettings(2, 2, 1.0, 0.95)).search(
-            core, np.array([0]), np.array([0]), np.zeros((1, 1, 4), dtype=np.int64), torch.Generator())
+            core, np.array([0]), np.array([0]), DiscreteTreeGoals(models.coplayer_logits, np.zeros((1, 1, 4))),
+            torch.Generator())

@@ -36,3 +36,30 @@ def test_missing_metric_names_the_available_ones(tmp_path):
         load_curve(run, "nope")
     with pytest.raises(ValueError, match="not a Sacred run folder"):
         load_curve(os.path.join(str(tmp_path), "missing"), "x")
+
+
+def test_sweep_folders_are_searched_and_adaptation_curves_use_episodes(tmp_path):
+    from utils.plotting import expand_run_dirs, x_label
+    done = write_run(tmp_path / "sweep" / "roles=ppo-NSx3__seed0" / "sacred", 1, 0, [0.0, 1.0, 2.0])
+    failed = write_run(tmp_path / "sweep" / "roles=ppo-NSx3__seed1" / "sacred", 1, 1, [0.0, 1.0, 2.0])
+    for run, status in ((done, "COMPLETED"), (failed, "FAILED")):
+        with open(os.path.join(run, "run.json"), "w") as f:
+            json.dump({"status": status}, f)
+    assert expand_run_dirs([str(tmp_path / "sweep")]) == [done]
+    assert sorted(expand_run_dirs([str(tmp_path / "sweep")], statuses=None)) == [done, failed]
+    assert expand_run_dirs([done]) == [done]
+    with pytest.raises(ValueError, match="no Sacred runs"):
+        expand_run_dirs([str(tmp_path)], statuses=("RUNNING",))
+    assert x_label("adapt_focal_return") == "episodes" and x_label("test_return_mean") == "env steps"
+    groups = plot_curves([done, failed], "test_return_mean", str(tmp_path / "c.png"), label_keys=["seed"])
+    assert groups == {"0": 1, "1": 1}
+
+
+def test_smoothing_is_a_trailing_mean(tmp_path):
+    from utils.plotting import smooth
+    curve = load_curve(write_run(tmp_path, 1, 0, [0.0, 2.0, 4.0]), "test_return_mean")
+    smoothed = smooth(curve, 2)
+    assert smoothed.steps.tolist() == [10, 20] and smoothed.values.tolist() == [1.0, 3.0]
+    assert smooth(curve, 1) is curve
+    with pytest.raises(ValueError, match="fewer than the smoothing window 4"):
+        smooth(curve, 4)

@@ -81,11 +81,15 @@ def test_resume_from_checkpoint_continues_exactly(tmp_path):
     steps = sorted(int(s) for s in os.listdir(os.path.join(models, token)))
     middle = steps[len(steps) // 2 - 1]
     run_main(resumed, "t_max=960", f"checkpoint_path={os.path.join(models, token)}", f"load_step={middle}")
-    mf, mr = metrics(full), metrics(resumed)
+    assert_same_after(metrics(full), metrics(resumed), middle)
+
+
+def assert_same_after(expected: dict, got: dict, step: int) -> None:
+    """Every logged (t_env, value) after ``step`` of a resumed run equals the uninterrupted run's."""
     for key in ("return_mean", "ppo_policy_loss", "test_return_mean"):
-        tail = [(s, v) for s, v in zip(mf[key]["steps"], mf[key]["values"]) if s > middle]
-        got = [(s, v) for s, v in zip(mr[key]["steps"], mr[key]["values"]) if s > middle]
-        assert tail and got == tail, key
+        tail = [(s, v) for s, v in zip(expected[key]["steps"], expected[key]["values"]) if s > step]
+        after = [(s, v) for s, v in zip(got[key]["steps"], got[key]["values"]) if s > step]
+        assert tail and after == tail, key
 
 
 def test_evaluate_only_runs_tests(tmp_path):

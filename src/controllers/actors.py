@@ -42,6 +42,10 @@ class Actor:
     def modules(self) -> dict[str, torch.nn.Module]:
         return {}
 
+    def assign_roles(self, role_of_slot: np.ndarray) -> None:
+        """See who plays each slot of the episodes about to start (``role_of_slot [B,N]``, index
+        into the controller's roles); called just before ``init_episode``."""
+
     def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
         """Reset per-episode state (hidden states, beliefs) for new episodes."""
 
@@ -93,9 +97,14 @@ def act_with_policy(nets: PolicyNetworks, inputs: StepInputs, env_idx: torch.Ten
 
 from controllers.subgoal_actor import SubgoalActor  # noqa: E402  (it subclasses Actor)
 from controllers.mcts_actor import MCTSActor  # noqa: E402  (it subclasses Actor)
+from controllers.wm_actor import SubgoalWMActor, WMPlannerActor  # noqa: E402  (they subclass Actor)
+from controllers.subgoal_mcts_actor import SubgoalMCTSActor  # noqa: E402  (it subclasses Actor)
 
 REGISTRY = {
     "policy": PolicyActor,
     "subgoal": SubgoalActor,
     "mcts": MCTSActor,
+    "mcts_subgoal": SubgoalMCTSActor,
+    "wm_planner": WMPlannerActor,
+    "subgoal_wm": SubgoalWMActor,
 }

@@ -17,29 +17,51 @@ from munch import Munch
 from components.action_selectors import masked_logits
 from controllers.actors import Actor, StepInputs
 from controllers.policy_networks import PolicyNetworks
-from envs.grid_core import STAY
+from controllers.roles import validate_roles
+from envs.grid_core import STAY, GridOnes
 from modules.coplayer_model import CoplayerModel
+from modules.grid_ones_linear import grid_ones_linear
 from planners.belief import GoalBeliefs
 from planners.goals import make_goal_spec
 from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
+from planners.tree_goals import DiscreteTreeGoals
 
 
 class TorchSearchModels:
-    """The search's view of the networks: numpy in, numpy out, no gradients."""
+    """The search's view of the networks: numpy in, numpy out, no gradients. When both networks
+    are MLPs over the grid (no conv layers; one shared policy network without extra input) they
+    read ``GridOnes`` (``sparse_inputs``): the search then never builds the grids."""
 
-    def __init__(self, policy: PolicyNetworks, coplayer: CoplayerModel, device: str) -> None:
+    def __init__(self, policy: PolicyNetworks, coplayer: CoplayerModel | None, device: str) -> None:
         self.policy, self.coplayer, self.device = policy, coplayer, device
+        net = policy.nets[0]
+        self.sparse_inputs = (len(policy.nets) == 1 and len(net.trunk) == 1 and net.spec.extra_dim == 0
+                              and (coplayer is None or coplayer.reads_grid_ones))
 
-    def prior_value(self, obs: np.ndarray, time: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(self.device)
+
+    def prior_value(self, obs: np.ndarray | GridOnes, time: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
-            logits, value = self.policy(torch.from_numpy(obs).to(self.device),
-                                        torch.from_numpy(time).to(self.device)[:, None],
-                                        torch.from_numpy(slot).to(self.device))
+            time_t, slot_t = self._tensor(time)[:, None], self._tensor(slot)
+            if isinstance(obs, GridOnes):
+                net = self.policy.nets[0]
+                first = grid_ones_linear(net.body[0], self._tensor(obs.walls), self._tensor(obs.cells),
+                                         obs.wall_channel, obs.size, (time_t,), slot_t)
+                hidden = net.body[1:](first)
+                logits, value = net.actor(hidden), net.critic(hidden).squeeze(-1)
+            else:
+                logits, value = self.policy(self._tensor(obs), time_t, slot_t)
         return logits.cpu().numpy(), value.cpu().numpy()
 
-    def coplayer_logits(self, state: np.ndarray, time: np.ndarray) -> np.ndarray:
+    def coplayer_logits(self, state: np.ndarray | GridOnes, time: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            logits = self.coplayer(torch.from_numpy(state).to(self.device), torch.from_numpy(time).to(self.device)[:, None])
+            time_t = self._tensor(time)[:, None]
+            if isinstance(state, GridOnes):
+                logits = self.coplayer.forward_ones(self._tensor(state.walls), self._tensor(state.cells),
+                                                    state.wall_channel, state.size, time_t)
+            else:
+                logits = self.coplayer(self._tensor(state), time_t)
         return logits.cpu().numpy()
 
 
@@ -53,7 +75,9 @@ class MCTSActor(Actor):
         self.policy = PolicyNetworks.from_args(args).to(args.device)
         self.coplayer = CoplayerModel(tuple(args.state_shape), args.n_agents, self.goal_spec.n_goals, args.n_actions,
                                       args.coplayer_hidden_dim, tuple(args.coplayer_conv_channels)).to(args.device)
-        self.beliefs = GoalBeliefs(args.n_agents, self.goal_spec.n_goals, args.inter_om_alpha, args.belief_prior_count)
+        self.beliefs = GoalBeliefs(len(validate_roles(args)), args.n_agents, self.goal_spec.n_goals,
+                                   args.inter_om_alpha, args.belief_prior_count)
+        self.role_of_slot: np.ndarray | None = None
         self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
         self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
         self.planner: BatchedMCTS | None = None
@@ -68,8 +92,14 @@ class MCTSActor(Actor):
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"policy": self.policy, "coplayer_model": self.coplayer}
 
+    def assign_roles(self, role_of_slot: np.ndarray) -> None:
+        self.role_of_slot = role_of_slot
+
     def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
-        self.beliefs.start_episode(role_mask)
+        """New beliefs from the inter-OM prior of the role (identity) sitting in each co-player slot."""
+        if self.role_of_slot is None or self.role_of_slot.shape != role_mask.shape:
+            raise ValueError("MCTSActor.init_episode needs assign_roles(role_of_slot) for the same episodes first")
+        self.beliefs.start_episode(role_mask, self.role_of_slot)
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -83,7 +113,8 @@ class MCTSActor(Actor):
             if self.planner is None:
                 self.planner = BatchedMCTS(core, self.models, self.settings)
             goals = self.beliefs.sample(envs[rows], slots[rows], self.settings.tree_num, generator)
-            result = self.planner.search(core, envs[rows], slots[rows], goals, generator)
+            tree_goals = DiscreteTreeGoals(self.models.coplayer_logits, goals, self.models.sparse_inputs)
+            result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator)
             probs = masked_softmax(self.args.q_temperature * result.q, result.avail)
             policy[rows] = probs
             if test_mode and self.args.test_greedy:

@@ -51,8 +51,8 @@ class RoleController:
 
     @property
     def policy(self) -> PolicyNetworks | None:
-        """The learned role's actor-critic networks (None when no slot is learned)."""
-        return self.actor.modules()["policy"] if self.actor is not None else None
+        """The learned role's actor-critic networks (None when no slot is learned or its actor has none)."""
+        return self.actor.modules().get("policy") if self.actor is not None else None
 
     # ----------------------------------------------------------------------------------
     def init_episode(self, batch_size: int) -> np.ndarray:
@@ -62,6 +62,7 @@ class RoleController:
             assignment = self.np_rng.permuted(assignment, axis=1)
         self.role_of_slot = np.ascontiguousarray(assignment)
         if self.actor is not None:
+            self.actor.assign_roles(self.role_of_slot)
             self.actor.init_episode(batch_size, self.role_mask(self.learned_role.name))
         return self.role_of_slot
 

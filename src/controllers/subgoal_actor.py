@@ -10,12 +10,12 @@ from components.action_selectors import REGISTRY as SELECTORS
 from components.action_selectors import masked_logits
 from controllers.actors import Actor, StepInputs
 from controllers.policy_networks import PolicyNetworks
+from controllers.subgoal_history import SubgoalHistory
 from controllers.subgoal_inputs import active_policy_inputs, compose_extra, policy_extra_dim, subgoal_fields, uses_moa
 from modules.opponent_models import MOA, OMGPosterior, StateVAE
 from modules.opponent_models.configs import moa_config, omg_config, vae_config
 from modules.opponent_models.ego import coplayer_slots, ego_slots, onehot_or_zero
-from modules.opponent_models.gaussian import reparameterise
-from modules.opponent_models.saving import load_into
+from modules.opponent_models.saving import check_saved, load_into
 
 MODEL_SEED_OFFSET = 7_919  # opponent models are initialised from their own seed stream
 
@@ -32,11 +32,26 @@ def build_opponent_models(args: Munch) -> dict[str, torch.nn.Module]:
             models["vae"] = StateVAE(vae_config(args))
         if uses_moa(args):
             models["moa"] = MOA(moa_config(args))
-    if args.use_subgoal and args.vae_load_path:
-        load_into(models["vae"], args.vae_load_path, "vae", "vae_load_path")
-    if "moa" in models and args.moa_load_path:
-        load_into(models["moa"], args.moa_load_path, "moa", "moa_load_path")
+    for name, directory, key in pretrained_paths(args):
+        load_into(models[name], directory, name, key)
     return {name: module.to(args.device) for name, module in models.items()}
+
+
+def pretrained_paths(args: Munch) -> list[tuple[str, str, str]]:
+    """``(module name, directory, config key)`` of every pretrained opponent model this run loads."""
+    paths = []
+    if args.use_subgoal and args.vae_load_path:
+        paths.append(("vae", args.vae_load_path, "vae_load_path"))
+    if uses_moa(args) and args.moa_load_path:
+        paths.append(("moa", args.moa_load_path, "moa_load_path"))
+    return paths
+
+
+def check_pretrained(args: Munch) -> None:
+    """ConfigError, before the run starts, if a pretrained model path is missing or incompatible."""
+    configs = {"vae": vae_config, "moa": moa_config}
+    for name, directory, key in pretrained_paths(args):
+        check_saved(configs[name](args), directory, name, key)
 
 
 class SubgoalActor(Actor):
@@ -52,7 +67,7 @@ class SubgoalActor(Actor):
         self.inputs = active_policy_inputs(args)
         self.policy = PolicyNetworks.from_args(args, extra_dim=policy_extra_dim(args)).to(args.device)
         self.models = build_opponent_models(args)
-        self.hidden = self.prev_x = None
+        self.history = SubgoalHistory(self.models["omg"], args.n_agents, args.device) if "omg" in self.models else None
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:
@@ -62,10 +77,8 @@ class SubgoalActor(Actor):
         return {"policy": self.policy, **self.models}
 
     def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
-        if "omg" in self.models:
-            shape = (batch_size, self.args.n_agents, self.models["omg"].hidden_dim)
-            self.hidden = torch.zeros(shape, device=self.args.device)
-            self.prev_x = torch.zeros(shape, device=self.args.device)
+        if self.history is not None:
+            self.history.reset(batch_size)
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -98,7 +111,7 @@ class SubgoalActor(Actor):
         if "omg" in self.models or "moa" in self.inputs:
             prev = self._previous_actions(inputs, env_idx, slot_idx)
         if "omg" in self.models:
-            subgoal = self._infer_subgoals(obs, prev, env_idx, slot_idx, test_mode, generator, extras, advance)
+            subgoal = self.history.infer(obs, prev, env_idx, slot_idx, test_mode, generator, extras, advance)
             parts["subgoal"] = subgoal
         if "moa" in self.inputs:
             moa = self.models["moa"]
@@ -116,15 +129,3 @@ class SubgoalActor(Actor):
             raise ValueError("the subgoal actor needs StepInputs.prev_actions (the runner's previous actions)")
         prev = inputs.prev_actions.to(env_idx.device)[env_idx[:, None], ego_slots(slot_idx, self.args.n_agents)]
         return onehot_or_zero(prev, self.args.n_actions)
-
-    def _infer_subgoals(self, obs: torch.Tensor, prev: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
-                        test_mode: bool, generator: torch.Generator, extras: dict, advance: bool) -> torch.Tensor:
-        omg = self.models["omg"]
-        x = omg.encode(obs)
-        cond = omg.step(self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx], prev)
-        if advance:
-            self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
-        mu, log_var = omg.posterior(x, cond)
-        subgoal = mu if test_mode else reparameterise(mu, log_var, generator)
-        extras.update(subgoal=subgoal, infer_mu=mu, infer_log_var=log_var)
-        return subgoal

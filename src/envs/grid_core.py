@@ -85,6 +85,33 @@ class CoreState:
         return int(self.t.shape[0])
 
 
+@dataclass
+class GridOnes:
+    """Rows of 0/1 grids ``[E,C,H,W]`` (``state_observation`` or full-view ``observations`` rows) by
+    where their ones are, for networks whose first layer is linear in the grid (a few percent of the
+    entries are 1): the walls plane (channel ``wall_channel``) dense as ``walls float32[E,H*W]``, and
+    the flat ``C*H*W`` positions of the agents' and prey's ones as ``cells int64[E,N+K]`` (``size``
+    = C*H*W for an agent that left or a prey that was captured). ``dense()`` rebuilds the grids."""
+
+    walls: np.ndarray
+    cells: np.ndarray
+    wall_channel: int
+    shape: tuple[int, int, int]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def dense(self) -> np.ndarray:
+        """The grids as float32[E,C,H,W]."""
+        rows, plane = len(self.cells), self.shape[1] * self.shape[2]
+        flat = np.zeros((rows, self.size + 1), dtype=np.float32)
+        flat[np.arange(rows)[:, None], self.cells] = 1.0
+        channel = self.wall_channel * plane
+        flat[:, channel:channel + plane] = self.walls
+        return flat[:, :-1].reshape(rows, *self.shape)
+
+
 _ARRAY_FIELDS = tuple(f.name for f in fields(CoreState) if f.name not in ("rng_states", "tables"))
 
 
@@ -543,6 +570,25 @@ class GridCore:
             view = padded[e[..., None, None], ego[..., None, None], top[:, :, None, :, None], left[:, :, None, None, :]]
         return (view if slots is None else view[:, 0]).astype(np.float32)
 
+    def grid_ones(self, envs: np.ndarray, slots: np.ndarray | None = None) -> GridOnes:
+        """``state_observation(envs)`` (or with ``slots``, the full-view ``observations(envs, slots)``)
+        as ``GridOnes``, without building the grids."""
+        if slots is not None and self.obs_radius is not None:
+            raise ValueError(f"{self.name}: grid_ones has no egocentric (obs_radius = {self.obs_radius}) observations")
+        envs = np.asarray(envs, dtype=np.int64)
+        n, (channels, height, width) = self.n_agents, self.state_shape
+        plane, size = height * width, channels * height * width
+        agent_pos, prey_pos = self.agent_pos[envs], self.prey_pos[envs]
+        agent_channel = np.arange(n) if slots is None else (np.arange(n) - np.asarray(slots)[:, None]) % n  # ego order
+        prey_channel = n + 1 + self.prey_kind[envs]
+        cells = np.empty((len(envs), n + self.n_prey), dtype=np.int64)
+        cells[:, :n] = agent_channel * plane + agent_pos[..., 0] * width + agent_pos[..., 1]
+        cells[:, n:] = prey_channel * plane + prey_pos[..., 0] * width + prey_pos[..., 1]
+        cells[:, :n][~self.alive[envs]] = size
+        cells[:, n:][~self.prey_alive[envs]] = size
+        walls = self.walls[envs].reshape(len(envs), plane).astype(np.float32)
+        return GridOnes(walls, cells, n, self.state_shape)
+
     def time(self) -> np.ndarray:
         """Normalised time t / episode_limit: float32[B]."""
         return (self.t / self.episode_limit).astype(np.float32)
@@ -559,10 +605,11 @@ class GridCore:
         return CoreState(**{f: getattr(self, f)[index] for f in _ARRAY_FIELDS},
                          rng_states=[states[j] for j in index], tables=self._tables.select(index))
 
-    def set_state(self, state: CoreState) -> None:
+    def set_state(self, state: CoreState, copy: bool = True) -> None:
         """Restore a snapshot (copied, so it can be restored again; its never-mutated lookup
         tables are shared): array copies only, unless the snapshot has no tables. The core takes
-        the snapshot's batch size."""
+        the snapshot's batch size. ``copy=False`` adopts the snapshot's arrays instead (for a
+        snapshot used once, e.g. freshly gathered rows): the core then mutates them."""
         expected = {"walls": (self.height, self.width), "agent_pos": (self.n_agents, 2), "prey_pos": (self.n_prey, 2)}
         for name, shape in expected.items():
             if getattr(state, name).shape[1:] != shape:
@@ -570,7 +617,7 @@ class GridCore:
                                  f"{getattr(state, name).shape[1:]} per env, this core needs {shape}")
         self.batch_size = state.batch_size
         for f in _ARRAY_FIELDS:
-            setattr(self, f, getattr(state, f).copy())
+            setattr(self, f, getattr(state, f).copy() if copy else getattr(state, f))
         self.done = self.terminated | self.truncated
         self._rng, self._rng_states = None, list(state.rng_states)
         if state.tables is None:

@@ -4,7 +4,10 @@ from learners.omg_am_learner import OMGAMLearner
 from learners.ppo_learner import PPOLearner
 from learners.alphazero_learner import AlphaZeroLearner
 from learners.goal_model_learner import GoalModelLearner
+from learners.subgoal_model_learner import SubgoalModelLearner
 from learners.vae_learner import VAELearner
+from learners.world_model_learner import WorldModelLearner
+from learners.mbrl_learner import MBRLPPOLearner
 
 REGISTRY = {
     "ppo": PPOLearner,
@@ -13,4 +16,7 @@ REGISTRY = {
     "vae": VAELearner,
     "alphazero": AlphaZeroLearner,
     "goal_model": GoalModelLearner,
+    "subgoal_model": SubgoalModelLearner,
+    "world_model": WorldModelLearner,
+    "mbrl_ppo": MBRLPPOLearner,
 }

@@ -68,14 +68,19 @@ class PPOLearner(Learner):
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
         if self.role_index is None:
             return {}
-        args = self.args
-        batch = buffer.sample_latest(args.batch_size_run)
+        batch = buffer.sample_latest(self.args.batch_size_run)
         if batch.max_t_filled() < 2:
             return {}
         data = self._focal_samples(batch)
-        n_samples = data["actions"].shape[0]
-        if n_samples == 0:
+        if data["actions"].shape[0] == 0:
             return {}
+        return self.train_on(data, t_env, env_steps=int(batch["filled"].sum()))
+
+    def train_on(self, data: dict[str, torch.Tensor], t_env: int, env_steps: int) -> dict[str, float]:
+        """``ppo_epochs`` x ``ppo_minibatches`` updates over the sample rows ``data`` (from
+        ``_focal_samples``, possibly of several batches concatenated) drawn from ``env_steps`` steps."""
+        args = self.args
+        n_samples = data["actions"].shape[0]
         totals: dict[str, float] = {}
         updates = 0
         minibatch = max(1, -(-n_samples // args.ppo_minibatches))
@@ -89,7 +94,7 @@ class PPOLearner(Learner):
                 updates += 1
         result = {f"ppo_{k}": v / updates for k, v in totals.items()}
         result["ppo_samples"] = float(n_samples)
-        result["ppo_updates_per_env_step"] = updates / max(1, int(batch["filled"].sum()))
+        result["ppo_updates_per_env_step"] = updates / max(1, env_steps)
         result["ppo_explained_variance"] = explained_variance(data["old_value"], data["returns"])
         return result
 

@@ -14,9 +14,11 @@ One simulation step, for all R trees at once:
    into a terminal node (a Python loop over depth, vectorised over trees, a few gathers per level);
 2. expansion: the parents' snapshots are restored into one scratch core, the co-players'
    actions are sampled from the co-player distributions at the parent, and one batched
-   ``core.step`` makes every new child. A node's co-player distributions are computed when it
-   is first expanded (most nodes never are): ONE co-player-model call on those parents' global
-   states (every co-player, every goal at once), cached under each tree's sampled goals;
+   ``core.step`` makes every new child. The distributions come from the search's
+   ``TreeGoals`` (``planners.tree_goals``: discrete goals per tree for HOP, OMG_AM subgoals for
+   HOP+): ONE co-player-model call for all expanding parents; with ``TreeGoals.cache`` they are
+   computed when a node is first expanded (most nodes never are) and kept; ``TreeGoals.expanded``
+   then sees the new children (e.g. to re-infer subgoals there, one call for all of them);
 3. evaluation: ONE prior/value network call for all new (non-terminal) nodes;
 4. backup of the discounted return ``r + discount * G`` along every path (one scatter for all
    trees and depths), then the PUCT choice is recomputed for the nodes on the paths, the only
@@ -34,6 +36,7 @@ import numpy as np
 import torch
 
 from envs.grid_core import STAY, CoreState, CoreTables, GridCore
+from planners.tree_goals import TreeGoals
 
 _STATIC = ("walls", "prey_pos", "prey_kind")  # constant within an episode: kept once per tree, with the tables
 _DYNAMIC = tuple(f for f in CoreState.__dataclass_fields__ if f not in (*_STATIC, "rng_states", "tables"))
@@ -50,13 +53,11 @@ class SearchSettings:
 
 
 class SearchModels(Protocol):
-    """The networks the search calls (numpy in, numpy out, no gradients)."""
+    """The networks the search calls (numpy in, numpy out, no gradients). Models with a true
+    ``sparse_inputs`` attribute get full-view observations as ``GridOnes`` (``GridCore.grid_ones``)."""
 
     def prior_value(self, obs: np.ndarray, time: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Planning agents' ``obs [L,C,H,W]``, ``time [L]``, ``slot [L]`` -> ``logits [L,A]``, ``value [L]``."""
-
-    def coplayer_logits(self, state: np.ndarray, time: np.ndarray) -> np.ndarray:
-        """Global ``state [L,C,H,W]``, ``time [L]`` -> every slot's action logits under every goal ``[L,N,G,A]``."""
 
 
 @dataclass
@@ -96,6 +97,7 @@ class BatchedMCTS:
         self.models, self.settings = models, settings
         self.sim = type(core)(1, **core.args)
         self.n_agents, self.n_actions = core.n_agents, core.n_actions
+        self.sparse = bool(getattr(models, "sparse_inputs", False)) and core.obs_radius is None
 
     # ------------------------------------------------------------------------------ storage
     def _allocate(self, trees: int) -> None:
@@ -136,29 +138,30 @@ class BatchedMCTS:
                          rng_states=self.pool_rng[nodes].tolist(), tables=self.tables.select(trees))
 
     # ------------------------------------------------------------------------------ search
-    def search(self, core: GridCore, env_idx: np.ndarray, slot_idx: np.ndarray, goals: np.ndarray,
+    def search(self, core: GridCore, env_idx: np.ndarray, slot_idx: np.ndarray, goals: TreeGoals,
                generator: torch.Generator) -> SearchResult:
         """Plan for agents ``slot_idx[m]`` of envs ``env_idx[m]`` of ``core`` (alive, env not done).
 
-        ``goals [M, tree_num, N]`` are the co-players' goals of every tree (the planning
-        agent's own entry is ignored). Co-player actions are sampled with ``generator``.
+        ``goals`` says what the co-players pursue in the ``tree_num`` trees of every row (e.g.
+        ``DiscreteTreeGoals(models.coplayer_logits, goals [M, tree_num, N])``). Co-player actions
+        are sampled with ``generator``.
         """
         settings = self.settings
         m, t = len(env_idx), settings.tree_num
-        if goals.shape != (m, t, self.n_agents):
-            raise ValueError(f"goals must have shape {(m, t, self.n_agents)}, got {goals.shape}")
         trees = m * t
         self._allocate(trees)
         self.focal = np.repeat(np.asarray(slot_idx, dtype=np.int64), t)
-        self.goals = goals.reshape(trees, self.n_agents)
+        self.goals = goals
         roots = np.arange(trees) * (settings.num_simulations + 1)
         self.sim.set_state(core.get_state(np.repeat(np.asarray(env_idx, dtype=np.int64), t)))
+        goals.begin(m, t, self.sim, self.focal, settings.num_simulations + 1, generator)
         snapshot = self.sim.get_state()
         self.static = {name: getattr(snapshot, name) for name in _STATIC}
         self.tables = snapshot.tables
         self._store(roots, snapshot)
         self._evaluate(np.arange(trees), roots)
         for _ in range(settings.num_simulations):
+            goals.begin_simulation(generator)
             self._simulate(generator)
         root_visits = self.visits[roots].reshape(m, t, -1)
         root_sums = self.value_sums.reshape(-1, self.n_actions)[roots].reshape(m, t, -1)
@@ -188,20 +191,21 @@ class BatchedMCTS:
         rows = np.arange(n_trees)
         node = rows * (self.settings.num_simulations + 1)
         length = np.zeros(n_trees, dtype=np.int64)
-        ends: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        end_edge = np.full(n_trees, -1, dtype=np.int64)   # the unexpanded edge a tree's path ends at
         depth = 0
         while rows.size:
-            action = self.choice[node]
-            edge = node * a + action
+            edge = node * a + self.choice[node]
             self.path[depth, rows] = edge
             nxt = self.child[edge]
             new = nxt < 0
             stop = new | self.terminal[nxt]  # nxt = -1 reads a real entry, overridden by new
             length[rows[stop]] = depth + 1
-            ends.append((rows[new], node[new], action[new]))
-            rows, node = rows[~stop], nxt[~stop]
+            end_edge[rows[new]] = edge[new]
+            keep = ~stop
+            rows, node = rows[keep], nxt[keep]
             depth += 1
-        trees, parent, action = (np.concatenate(part) for part in zip(*ends))
+        trees = np.flatnonzero(end_edge >= 0)
+        parent, action = np.divmod(end_edge[trees], a)
         return length, trees, parent, action
 
     def _expand(self, trees: np.ndarray, parent: np.ndarray, action: np.ndarray,
@@ -210,11 +214,15 @@ class BatchedMCTS:
         the new nodes' values."""
         index = np.arange(len(trees))
         focal = self.focal[trees]
-        self.sim.set_state(self._gather(trees, parent))
-        first = np.flatnonzero(~self.cdf_ready[parent])
-        if first.size:
-            self._coplayer_cdf(trees[first], parent[first], first)
-        cdf = self.coplayer_cdf[parent]                                       # [L,N,A]
+        self.sim.set_state(self._gather(trees, parent), copy=False)
+        if self.goals.cache:
+            first = np.flatnonzero(~self.cdf_ready[parent])
+            if first.size:
+                self.coplayer_cdf[parent[first]] = self._coplayer_cdf(trees[first], parent[first], first)
+                self.cdf_ready[parent[first]] = True
+            cdf = self.coplayer_cdf[parent]                                   # [L,N,A]
+        else:
+            cdf = self._coplayer_cdf(trees, parent, index)
         u = torch.rand(cdf.shape[:2], generator=generator, dtype=torch.float64).numpy()
         actions = (cdf <= u[..., None]).sum(axis=-1)
         actions[index, focal] = action
@@ -225,6 +233,7 @@ class BatchedMCTS:
         self.child[edge] = new
         self.edge_reward[edge] = rewards[index, focal]
         self._store(new, self.sim.get_state())
+        self.goals.expanded(self.sim, trees, parent, new, actions, generator)
         return self._evaluate(trees, new)
 
     def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -243,26 +252,24 @@ class BatchedMCTS:
         if live.size == 0:
             return value
         nodes, focal = nodes[live], focal[live]
-        logits, value[live] = self.models.prior_value(sim.observations(live, focal), sim.time()[live], focal)
+        obs = sim.grid_ones(live, focal) if self.sparse else sim.observations(live, focal)
+        logits, value[live] = self.models.prior_value(obs, sim.time()[live], focal)
         c_prior = self.settings.c_puct * masked_softmax(logits, own[live])
         self.c_prior[nodes] = c_prior
         self.choice[nodes] = np.where(own[live], c_prior, -np.inf).argmax(axis=1)  # PUCT with no visits yet
         return value
 
-    def _coplayer_cdf(self, trees: np.ndarray, nodes: np.ndarray, rows: np.ndarray) -> None:
-        """Cache the co-players' action distributions (as CDFs) at nodes ``nodes`` of trees ``trees``,
-        whose states are the scratch core's rows ``rows``: π_ω under each tree's goals for the
-        co-players still in the game, STAY for the planning agent and those who left."""
+    def _coplayer_cdf(self, trees: np.ndarray, nodes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The co-players' action distributions (as CDFs ``[L,N,A]``) at nodes ``nodes`` of trees
+        ``trees``, whose states are the scratch core's rows ``rows``: π_ω under the trees' goals for
+        the co-players still in the game, STAY for the planning agent and those who left."""
         sim, index = self.sim, np.arange(len(rows))
-        co_logits = self.models.coplayer_logits(sim.state_observation(rows), sim.time()[rows])  # [L,N,G,A]
-        chosen = co_logits[index[:, None], np.arange(self.n_agents), self.goals[trees]]     # [L,N,A]
+        chosen = self.goals.coplayer_logits(sim, rows, trees, nodes)                          # [L,N,A]
         moving = sim.alive[rows]
         moving[index, self.focal[trees]] = False
-        probs = np.where(moving[..., None], masked_softmax(chosen, self.node_avail[nodes]),
-                         np.arange(self.n_actions) == STAY)
-        cdf = np.cumsum(probs, axis=-1)
-        self.coplayer_cdf[nodes] = cdf / cdf[..., -1:]
-        self.cdf_ready[nodes] = True
+        allowed = np.where(moving[..., None], self.node_avail[nodes], np.arange(self.n_actions) == STAY)
+        cdf = np.cumsum(masked_softmax(chosen, allowed), axis=-1)        # STAY alone: probability exactly 1
+        return cdf / cdf[..., -1:]
 
     def _backup(self, length: np.ndarray, value: np.ndarray) -> None:
         """Add the discounted returns along every path, then refresh the PUCT choices on the paths."""

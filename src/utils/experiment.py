@@ -76,6 +76,8 @@ def prepare_args(config: dict) -> Munch:
     args.state_shape = list(info["state_shape"])
     args.episode_limit = int(info["episode_limit"])
     validate_roles(args)
+    from controllers.subgoal_actor import check_pretrained
+    check_pretrained(args)       # a bad vae_load_path / moa_load_path is a config error, not a failed run
     args.device = "cuda" if args.use_cuda else "cpu"
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     args.unique_token = f"{args.name}__{args.env_config}__{role_summary(list(args.roles))}__seed{args.seed}__{stamp}"

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from utils.results_table import config_value, find_runs, format_key
+
 
 @dataclass
 class RunCurve:
@@ -18,13 +20,41 @@ class RunCurve:
     values: np.ndarray
 
 
-def run_label(config: dict) -> str:
-    """Label of a run without its seed: algorithm, env config and roles."""
-    roles = config.get("roles", [])
-    return f"{config.get('name', '?')} | {config.get('env_config', config.get('env', '?'))} | {'-'.join(roles)}"
+LABEL_KEYS = ("name", "env_config", "roles")   # what a curve's runs share by default (all but the seed)
 
 
-def load_curve(run_dir: str, key: str) -> RunCurve:
+def run_label(config: dict, keys: tuple[str, ...] | list[str] = LABEL_KEYS) -> str:
+    """Label of a run from its config ``keys`` (dotted for nested ones; '?' where absent)."""
+    parts = []
+    for key in keys:
+        try:
+            parts.append(format_key(config_value(config, key)).replace(",", "-"))
+        except KeyError:
+            parts.append("?")
+    return " | ".join(parts)
+
+
+def x_label(key: str) -> str:
+    """Adaptation metrics (``adapt_*``) are logged per episode, the others per env step."""
+    return "episodes" if key.startswith("adapt_") else "env steps"
+
+
+def expand_run_dirs(paths: list[str], statuses: tuple[str, ...] | None = ("COMPLETED",)) -> list[str]:
+    """Sacred run folders as given, plus the runs (with a status in ``statuses``; None = any)
+    found below any other folder, e.g. a sweep's ``<results>/<run>/sacred/<id>/``."""
+    run_dirs = []
+    for path in paths:
+        if os.path.isfile(os.path.join(path, "config.json")) or not os.path.isdir(path):
+            run_dirs.append(path)
+            continue
+        found = [r.path for r in find_runs([path]) if statuses is None or r.status in statuses]
+        if not found:
+            raise ValueError(f"no Sacred runs{' with status ' + '/'.join(statuses) if statuses else ''} below {path}")
+        run_dirs += found
+    return run_dirs
+
+
+def load_curve(run_dir: str, key: str, label_keys: tuple[str, ...] | list[str] = LABEL_KEYS) -> RunCurve:
     """Read ``key`` from ``<run_dir>/metrics.json``; a missing run folder or key raises ValueError."""
     metrics_path = os.path.join(run_dir, "metrics.json")
     config_path = os.path.join(run_dir, "config.json")
@@ -36,8 +66,20 @@ def load_curve(run_dir: str, key: str) -> RunCurve:
         config = json.load(f)
     if key not in metrics:
         raise ValueError(f"metric '{key}' not in {metrics_path}; it has: {', '.join(sorted(metrics))}")
-    return RunCurve(run_dir, run_label(config), np.asarray(metrics[key]["steps"], dtype=float),
+    return RunCurve(run_dir, run_label(config, label_keys), np.asarray(metrics[key]["steps"], dtype=float),
                     np.asarray(metrics[key]["values"], dtype=float))
+
+
+def smooth(curve: RunCurve, window: int) -> RunCurve:
+    """Trailing mean over ``window`` logged points (x = the window's last point); 1 = unchanged."""
+    if window < 1:
+        raise ValueError(f"smoothing window must be >= 1, got {window}")
+    if window == 1:
+        return curve
+    if len(curve.values) < window:
+        raise ValueError(f"{curve.run_dir}: {len(curve.values)} points, fewer than the smoothing window {window}")
+    values = np.convolve(curve.values, np.ones(window) / window, mode="valid")
+    return RunCurve(curve.run_dir, curve.label, curve.steps[window - 1:], values)
 
 
 def mean_std(curves: list[RunCurve], points: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,16 +92,18 @@ def mean_std(curves: list[RunCurve], points: int = 100) -> tuple[np.ndarray, np.
 
 
 def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = None,
-                references: dict[str, float] | None = None) -> dict[str, int]:
-    """Plot ``key`` against env steps, one line (mean ± std over its runs) per label, plus
-    dashed horizontal ``references`` (e.g. a rule-based agent's return); returns runs per label."""
+                references: dict[str, float] | None = None,
+                label_keys: tuple[str, ...] | list[str] = LABEL_KEYS, window: int = 1) -> dict[str, int]:
+    """Plot ``key`` against its logged x (env steps; episodes for ``adapt_*``), one line (mean ± std
+    over its runs) per label, plus dashed horizontal ``references`` (e.g. a rule-based agent's
+    return); each run is first smoothed over ``window`` points; returns runs per label."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     groups: dict[str, list[RunCurve]] = {}
     for run_dir in run_dirs:
-        curve = load_curve(run_dir, key)
+        curve = smooth(load_curve(run_dir, key, label_keys), window)
         groups.setdefault(curve.label, []).append(curve)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, curves in sorted(groups.items()):
@@ -69,8 +113,8 @@ def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = Non
     for name, value in (references or {}).items():
         ax.axhline(value, linestyle="--", linewidth=1, color="gray")
         ax.annotate(f"{name} = {value:g}", (0, value), textcoords="offset points", xytext=(4, 3), fontsize=8)
-    ax.set_xlabel("env steps")
-    ax.set_ylabel(key)
+    ax.set_xlabel(x_label(key))
+    ax.set_ylabel(key if window == 1 else f"{key} (mean of last {window} points)")
     ax.set_title(title or key)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -10,7 +10,7 @@ from munch import Munch
 
 def _common(args: Munch) -> dict:
     return {"env": args.env, "obs_shape": list(args.obs_shape), "hidden_dim": args.om_hidden_dim,
-            "conv_channels": list(args.conv_channels)}
+            "conv_channels": list(args.om_conv_channels)}
 
 
 def vae_config(args: Munch) -> dict:

@@ -18,21 +18,27 @@ def save_module(module: nn.Module, directory: str, name: str) -> None:
         json.dump(module.config, f, indent=1)
 
 
-def load_into(module: nn.Module, directory: str, name: str, key: str) -> None:
-    """Load ``directory``'s saved ``name`` into ``module`` after checking that every config entry matches.
+def check_saved(config: dict, directory: str, name: str, key: str) -> None:
+    """Raise ConfigError unless ``directory`` holds a saved ``name`` whose config equals ``config``.
 
     ``key`` is the config key that gave ``directory`` (named in errors). A missing directory or
-    file, or a different env / obs shape / subgoal_dim / ... is a ConfigError.
+    file, or a different env / obs shape / subgoal_dim / ... is refused. ``prepare_args`` calls
+    this before a run starts, so a bad path is a config error, not a failed run.
     """
     config_path = os.path.join(directory, f"{name}_config.json")
     if not os.path.isdir(directory):
         raise ConfigError(f"{key}: '{directory}' is not a directory")
-    if not os.path.isfile(config_path):
-        raise ConfigError(f"{key}: no saved {name} in '{directory}' (missing {name}_config.json)")
+    if not os.path.isfile(config_path) or not os.path.isfile(os.path.join(directory, f"{name}.th")):
+        raise ConfigError(f"{key}: no saved {name} in '{directory}' (needs {name}.th and {name}_config.json)")
     with open(config_path) as f:
         saved = json.load(f)
-    differ = {k: (saved.get(k), v) for k, v in module.config.items() if saved.get(k) != v}
+    differ = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if differ:
         text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
         raise ConfigError(f"{key}: the {name} saved in '{directory}' is incompatible with this run: {text}")
+
+
+def load_into(module: nn.Module, directory: str, name: str, key: str) -> None:
+    """Load ``directory``'s saved ``name`` into ``module`` after ``check_saved`` against ``module.config``."""
+    check_saved(module.config, directory, name, key)
     module.load_state_dict(torch.load(os.path.join(directory, f"{name}.th"), map_location="cpu"))

@@ -1,0 +1,158 @@
+"""``run_mode: adapt`` — few-shot adaptation of a trained focal role to unseen co-players (SPEC §7).
+
+The focal role's modules and its learners' modules and optimisers are loaded from a checkpoint of
+a (self-play) run; nothing else is (no buffer, no t_env, no RNG or other roles' state). The role
+then plays with the co-players of ``roles`` (rule-based or ``ckpt:``) and keeps learning with the
+same ``train_step`` as training for ``adapt_episodes`` episodes. Recorded per episode (x = episode
+index): ``adapt_focal_return``, the focal role's own return (averaged over its slots, found by
+role, so ``shuffle_slots`` is fine); at the end ``adapt_focal_return_first_k`` (x = k) and
+``adapt_focal_return_mean`` (x = adapt_episodes). The actor's non-module state (HOP's inter-OM
+goal counts) is carried over as the actor defines in ``CARRY_ACTOR_STATE``.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Callable
+
+import numpy as np
+from munch import Munch
+
+from controllers.policy_networks import CONFIG_FILE
+from utils.checkpoint import STATE_FILE, CheckpointError, find_checkpoint, load_checkpoint
+from utils.errors import ConfigError
+from utils.logging import Logger
+
+MATCH_KEYS = ("env", "obs_shape", "n_actions", "n_agents")   # policy_config.json entries the run must share
+
+
+def resolve_checkpoint(path: str, load_step: int = 0) -> str:
+    """The step folder of ``adapt_checkpoint``: a step folder itself, a model dir
+    (``models/<token>``: the latest step, or the closest to ``load_step``), or a run's
+    ``local_results_path`` holding exactly one ``models/<token>``."""
+    if not path:
+        raise ConfigError("run_mode=adapt needs adapt_checkpoint: a checkpoint of the focal role (models/<token>)")
+    if not os.path.isdir(path):
+        raise ConfigError(f"adapt_checkpoint '{path}' is not a directory")
+    if os.path.isfile(os.path.join(path, STATE_FILE)):
+        return path
+    models = os.path.join(path, "models")
+    if os.path.isdir(models):
+        tokens = sorted(os.listdir(models))
+        if len(tokens) != 1:
+            raise ConfigError(f"adapt_checkpoint '{path}' holds {len(tokens)} model dirs in models/ "
+                              f"({', '.join(tokens) or 'none'}); give one of them")
+        path = os.path.join(models, tokens[0])
+    return find_checkpoint(path, load_step)[0]
+
+
+def check_compatible(directory: str, args: Munch) -> None:
+    """The checkpoint's policy must have been trained on this env, observation shape and slot count."""
+    config_path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        raise CheckpointError(f"adapt_checkpoint {directory} has no {CONFIG_FILE}: not a checkpoint of a learned role")
+    with open(config_path) as f:
+        saved = json.load(f)
+    ours = {"env": args.env, "obs_shape": list(args.obs_shape), "n_actions": args.n_actions, "n_agents": args.n_agents}
+    wrong = [f"{k}={saved.get(k)!r} (this run: {ours[k]!r})" for k in MATCH_KEYS if saved.get(k) != ours[k]]
+    if wrong:
+        raise CheckpointError(f"adapt_checkpoint {directory} was trained with {', '.join(wrong)}; "
+                              "adapt on the env configuration it was trained on")
+
+
+def training_roles(directory: str) -> list[str] | None:
+    """Distinct roles (first-seen order) of the run that wrote the step folder ``directory``
+    (``<local_results_path>/models/<token>/<t_env>``), from its Sacred config; None if not found."""
+    model_dir = os.path.dirname(os.path.abspath(directory))
+    token, results = os.path.basename(model_dir), os.path.dirname(os.path.dirname(model_dir))
+    for config_path in glob.glob(os.path.join(results, "sacred", "*", "config.json")):
+        with open(config_path) as f:
+            config = json.load(f)
+        if config.get("unique_token") == token:
+            return list(dict.fromkeys(config["roles"]))
+    return None
+
+
+def carry_inter_om(saved: dict, directory: str, role_names: list[str]) -> dict:
+    """HOP's inter-OM goal counts are per co-player role: keep the rows of roles this run shares
+    with the training run (by name), start the others (unseen co-players) at zero."""
+    old_names = training_roles(directory)
+    beliefs = saved["beliefs"]
+    if old_names is None or len(old_names) != len(beliefs["counts"]):
+        raise CheckpointError(f"cannot tell which roles the inter-OM counts in {directory} belong to: the Sacred "
+                              "config of the run that wrote it is not in <local_results_path>/sacred/")
+    counts = np.zeros((len(role_names), beliefs["counts"].shape[1]))
+    for index, name in enumerate(role_names):
+        if name in old_names:
+            counts[index] = beliefs["counts"][old_names.index(name)]
+    n_agents = beliefs["focal"].shape[1]
+    return {"beliefs": {"counts": counts, "focal": np.zeros((0, n_agents), dtype=bool),
+                        "role_of_slot": np.zeros((0, n_agents), dtype=np.int64), "training": False,
+                        "reached": np.zeros((0, n_agents, counts.shape[1]))}}
+
+
+# How an actor's non-module state moves to a run with other roles: fn(saved, checkpoint dir, role names).
+# Actors not listed load their saved state unchanged.
+CARRY_ACTOR_STATE: dict[str, Callable[[dict, str, list[str]], dict]] = {
+    "mcts": carry_inter_om,
+}
+
+
+def load_focal(experiment, directory: str) -> None:
+    """Load the focal role's modules, its learners' modules and optimisers and the actor's state
+    (through ``CARRY_ACTOR_STATE``) from the step folder ``directory``; nothing else."""
+    args = experiment.args
+    check_compatible(directory, args)
+    state = load_checkpoint(directory, experiment._modules(), experiment._optimisers(), restore_rng=False)
+    saved_actor = state["mac"]["actor"]
+    carry = CARRY_ACTOR_STATE.get(args.actor)
+    if saved_actor and carry is not None:
+        saved_actor = carry(saved_actor, directory, [r.name for r in experiment.mac.roles])
+    experiment.mac.actor.load_state_dict(saved_actor)
+
+
+def focal_returns(returns: np.ndarray, role_of_slot: np.ndarray, focal_index: int) -> np.ndarray:
+    """Per episode, the mean own return of the slots the focal role plays: ``[B,N] -> [B]``."""
+    mask = role_of_slot == focal_index
+    return (returns * mask).sum(axis=1) / mask.sum(axis=1)
+
+
+def check_adapt_args(args: Munch) -> None:
+    if args.name not in args.roles:
+        raise ConfigError(f"run_mode=adapt: roles {list(args.roles)} must include the focal (learned) role "
+                          f"'{args.name}' next to the co-players")
+    if args.adapt_episodes < 1 or args.adapt_episodes % args.batch_size_run:
+        raise ConfigError(f"adapt_episodes ({args.adapt_episodes}) must be a positive multiple of batch_size_run "
+                          f"({args.batch_size_run}): episodes are played {args.batch_size_run} at a time")
+    if not 1 <= args.adapt_first_k <= args.adapt_episodes:
+        raise ConfigError(f"adapt_first_k ({args.adapt_first_k}) must be in 1..adapt_episodes ({args.adapt_episodes})")
+
+
+def adapt(_run, args: Munch, logger: Logger) -> None:
+    """Load the focal checkpoint, adapt for ``adapt_episodes`` episodes, record its returns."""
+    from run import Experiment
+    check_adapt_args(args)
+    directory = resolve_checkpoint(args.adapt_checkpoint, args.load_step)
+    experiment = Experiment(args, logger)
+    load_focal(experiment, directory)
+    logger.console.info(f"adapting {args.name} from {directory} with roles {list(args.roles)} "
+                        f"for {args.adapt_episodes} episodes")
+    focal_index = experiment.mac.role_index[args.name]
+    returns: list[float] = []
+    while len(returns) < args.adapt_episodes:
+        experiment.train_step()
+        results = experiment.train_results[-1]
+        for value in focal_returns(results.returns, results.role_of_slot, focal_index):
+            logger.log_stat("adapt_focal_return", value, len(returns))
+            returns.append(float(value))
+        if experiment.runner.t_env - experiment.last_log >= args.log_interval:
+            experiment.log()
+    first_k = float(np.mean(returns[:args.adapt_first_k]))
+    logger.log_stat("adapt_focal_return_first_k", first_k, args.adapt_first_k)
+    logger.log_stat("adapt_focal_return_mean", float(np.mean(returns)), args.adapt_episodes)
+    experiment.log()
+    _run.info["adapt"] = {"checkpoint": os.path.abspath(directory), "focal_return_first_k": first_k,
+                          "focal_return_mean": float(np.mean(returns)), "episodes": len(returns)}
+    if args.save_model:
+        experiment.save()

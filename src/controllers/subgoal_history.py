@@ -1,0 +1,42 @@
+"""OMG_AM inference while acting: each (env, slot)'s history of the current episodes."""
+from __future__ import annotations
+
+import torch
+
+from modules.opponent_models.gaussian import reparameterise
+from modules.opponent_models.omg_am import OMGPosterior
+
+
+class SubgoalHistory:
+    """Per (env, slot) GRU state cond_x and previous encoding x_{t-1} of the OMG_AM posterior, so
+    that acting one step at a time gives what ``OMGPosterior.unroll`` gives over a whole episode.
+    Shared by every actor that infers co-players' subgoals (HOP+, its MCTS and world-model variants)."""
+
+    def __init__(self, omg: OMGPosterior, n_agents: int, device: str) -> None:
+        self.omg, self.n_agents, self.device = omg, n_agents, device
+        self.hidden = self.prev_x = None
+
+    def reset(self, batch_size: int) -> None:
+        """Empty histories for ``batch_size`` new episodes."""
+        shape = (batch_size, self.n_agents, self.omg.hidden_dim)
+        self.hidden = torch.zeros(shape, device=self.device)
+        self.prev_x = torch.zeros(shape, device=self.device)
+
+    def posterior(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+                  advance: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mu, log_var [M,N-1,G]`` of the rows' co-players' subgoals from ``obs [M,C,H,W]`` and all
+        agents' previous actions ``[M,N,A]`` (one-hot, ego-first); ``advance`` stores the step."""
+        x = self.omg.encode(obs)
+        cond = self.omg.step(self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx], prev_actions)
+        if advance:
+            self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
+        return self.omg.posterior(x, cond)
+
+    def infer(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+              test_mode: bool, generator: torch.Generator, extras: dict, advance: bool = True) -> torch.Tensor:
+        """The rows' subgoals (posterior mean in tests, a sample in training); writes ``subgoal``,
+        ``infer_mu`` and ``infer_log_var`` into ``extras``."""
+        mu, log_var = self.posterior(obs, prev_actions, env_idx, slot_idx, advance)
+        subgoal = mu if test_mode else reparameterise(mu, log_var, generator)
+        extras.update(subgoal=subgoal, infer_mu=mu, infer_log_var=log_var)
+        return subgoal

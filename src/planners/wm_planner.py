@@ -1,0 +1,123 @@
+"""World-model planner (SPEC §6.5): a_i* = argmax over available a_i of E_{a_-i ~ co-player model}[ r̂ + γ V(e') ].
+
+The planner works on any ``PlanningModel`` (``planners.wm_models``: the learned latent model, or
+the true simulator for tests and upper bounds), batched over all planning rows (envs x agents).
+
+- ``one_step``: for every row, own action a and co-player joint action j (ego-first), one model
+  step gives r̂, the probability c that the agent goes on and the next state;
+  Q(a) = Σ_j p(j) [ r̂ + γ c V(next) ].
+- ``h_step`` (``horizon`` H): the first step is the same expectation, but V(next) is replaced by
+  a greedy rollout of H-1 more steps ending in V: at each later step the co-players' joint
+  action is sampled from the co-player model, the agent's own action is the one-step greedy
+  choice (argmax r̂ + γ c V) against an independent "decision" sample (so it does not peek at
+  the sampled actions it then meets), and returns are discounted and cut by c.
+
+Co-player expectation: ``exact`` enumerates all A^K joint actions of the K co-players (216 for
+three co-players and six actions; branches with probability 0 — unavailable actions — and
+unavailable own actions are never stepped); ``sampled`` draws ``samples`` joint actions per row
+and weighs them equally.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import torch
+
+from utils.errors import ConfigError
+
+# (obs [M,C,H,W], time [M,1], prev [M,N] ego-first, avail [M,N,A] ego-first, root [M]) -> probs [M,N-1,A]
+CoplayerPolicy = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+PLANNERS = ("one_step", "h_step")
+EXPECTATIONS = ("exact", "sampled")
+
+
+class PlanningModel(Protocol):
+    """What the planner needs of a model; states are opaque, one row per branch."""
+
+    def expand(self, state, index: torch.Tensor): ...
+    def step(self, state, joint: torch.Tensor) -> tuple[object, torch.Tensor, torch.Tensor]: ...
+    def value(self, state) -> torch.Tensor: ...
+    def observe(self, state) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]: ...
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    planner: str = "one_step"
+    horizon: int = 1
+    expectation: str = "exact"
+    samples: int = 16
+    gamma: float = 0.99
+
+    def __post_init__(self) -> None:
+        if self.planner not in PLANNERS:
+            raise ConfigError(f"wm_planner: '{self.planner}' is unknown; allowed: {', '.join(PLANNERS)}")
+        if self.expectation not in EXPECTATIONS:
+            raise ConfigError(f"wm_coplayer_expectation: '{self.expectation}' is unknown; allowed: "
+                              f"{', '.join(EXPECTATIONS)}")
+        if self.horizon < 1 or self.samples < 1:
+            raise ConfigError(f"wm_horizon ({self.horizon}) and wm_samples ({self.samples}) must be >= 1")
+
+    @property
+    def depth(self) -> int:
+        """Model steps per decision."""
+        return self.horizon if self.planner == "h_step" else 1
+
+
+class WMPlanner:
+    """Batched one-step / H-step lookahead; ``q(model, root, coplayers, generator) -> Q [R,A]`` (-inf unavailable)."""
+
+    def __init__(self, settings: PlannerSettings) -> None:
+        self.settings = settings
+
+    def q(self, model: PlanningModel, root, coplayers: CoplayerPolicy, generator: torch.Generator) -> torch.Tensor:
+        obs, time, prev, avail = model.observe(root)
+        rows, n_agents, n_actions = avail.shape
+        probs = coplayers(obs, time, prev, avail, torch.arange(rows, device=avail.device))  # [R,K,A]
+        joints, weights = self._coplayer_joints(probs, generator)                      # [R,J,K], [R,J]
+        n_joint = joints.shape[1]
+        keep = avail[:, 0, :, None] & (weights[:, None, :] > 0)                        # [R,A,J]
+        r, a, j = torch.nonzero(keep, as_tuple=True)
+        joint = torch.cat([a[:, None], joints[r, j]], dim=-1)
+        state, reward, cont = model.step(model.expand(root, r), joint)
+        ret = reward + self.settings.gamma * cont * self._tail(model, state, r, coplayers, generator,
+                                                               self.settings.depth - 1)
+        values = torch.zeros(rows, n_actions, n_joint, dtype=ret.dtype, device=ret.device)
+        values[r, a, j] = ret * weights[r, j]
+        return values.sum(-1).masked_fill(~avail[:, 0], -torch.inf)
+
+    def _coplayer_joints(self, probs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        rows, coplayers, n_actions = probs.shape
+        if self.settings.expectation == "exact":
+            grid = torch.tensor(list(itertools.product(range(n_actions), repeat=coplayers)), dtype=torch.long,
+                                device=probs.device)
+            grid = grid.view(-1, coplayers)                                            # [J,K]
+            weights = probs[:, torch.arange(coplayers, device=probs.device), grid].prod(-1)  # [R,J]
+            return grid.expand(rows, -1, -1), weights
+        samples = torch.multinomial(probs.reshape(-1, n_actions), self.settings.samples, replacement=True,
+                                    generator=generator)                               # [R*K,S]
+        joints = samples.view(rows, coplayers, -1).transpose(1, 2)                     # [R,S,K]
+        return joints, torch.full(joints.shape[:2], 1.0 / self.settings.samples, device=probs.device)
+
+    def _tail(self, model: PlanningModel, state, root: torch.Tensor, coplayers: CoplayerPolicy,
+              generator: torch.Generator, steps: int) -> torch.Tensor:
+        """Return from ``state`` [M]: V after ``steps`` greedy rollout steps (V itself when 0)."""
+        if steps == 0:
+            return model.value(state)
+        obs, time, prev, avail = model.observe(state)
+        probs = coplayers(obs, time, prev, avail, root)
+        decide, meet = (_sample(probs, generator) for _ in range(2))                   # [M,K] each
+        m, a = torch.nonzero(avail[:, 0], as_tuple=True)
+        tried, reward, cont = model.step(model.expand(state, m), torch.cat([a[:, None], decide[m]], dim=-1))
+        scores = torch.full((avail.shape[0], avail.shape[2]), -torch.inf, device=avail.device)
+        scores[m, a] = reward + self.settings.gamma * cont * model.value(tried)
+        own = scores.argmax(dim=-1)
+        state, reward, cont = model.step(state, torch.cat([own[:, None], meet], dim=-1))
+        return reward + self.settings.gamma * cont * self._tail(model, state, root, coplayers, generator, steps - 1)
+
+
+def _sample(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One joint action ``[M,K]`` from independent per-co-player distributions ``probs [M,K,A]``."""
+    return torch.multinomial(probs.flatten(0, 1), 1, generator=generator).view(probs.shape[:2])

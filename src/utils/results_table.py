@@ -1,0 +1,195 @@
+"""Results tables from Sacred run folders: a metric's final value, grouped by config keys,
+as mean ± std over runs (seeds) in a markdown table."""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from utils.errors import ConfigError
+
+
+RUN_PATH_KEYS = ("local_results_path", "unique_token")   # differ between otherwise identical runs
+
+
+@dataclass
+class SacredRun:
+    """One recorded run: its folder, config, metrics and Sacred status."""
+
+    path: str
+    config: dict
+    metrics: dict
+    status: str
+
+
+def _read_json(path: str) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def load_run(path: str) -> SacredRun:
+    """Read ``<path>/{config,metrics,run}.json`` (metrics may be missing: no metric logged yet)."""
+    metrics_path = os.path.join(path, "metrics.json")
+    metrics = _read_json(metrics_path) if os.path.isfile(metrics_path) else {}
+    return SacredRun(path, _read_json(os.path.join(path, "config.json")), metrics,
+                     _read_json(os.path.join(path, "run.json")).get("status", "UNKNOWN"))
+
+
+def is_run_folder(path: str) -> bool:
+    return all(os.path.isfile(os.path.join(path, f)) for f in ("config.json", "run.json"))
+
+
+def find_runs(roots: list[str]) -> list[SacredRun]:
+    """Every Sacred run at or below the roots (``<root>/**/sacred/<id>/``), in path order."""
+    paths: list[str] = []
+    for root in roots:
+        if not os.path.isdir(root):
+            raise ConfigError(f"results root {root} is not a folder")
+        if is_run_folder(root):
+            paths.append(root)
+            continue
+        found = glob.glob(os.path.join(root, "**", "sacred", "[0-9]*", "run.json"), recursive=True)
+        paths += [os.path.dirname(p) for p in found if is_run_folder(os.path.dirname(p))]
+    return [load_run(p) for p in sorted(set(paths))]
+
+
+def coplayers(config: dict) -> str:
+    """Who the learned role plays with: ``self-play`` when every slot is learned, else the other
+    roles compacted (``[hop,NS,NS,NS]`` -> ``3 NS``, ``[ppo,NS,NH,RAND]`` -> ``NS+NH+RAND``), so
+    runs of different algorithms against the same co-players share a column."""
+    others = [r for r in config["roles"] if r != config["name"]]
+    if not others:
+        return "self-play"
+    names = list(dict.fromkeys(others))
+    return f"{len(others)} {names[0]}" if len(names) == 1 else "+".join(others)
+
+
+# Keys computed from a run's config (usable in --rows / --cols / --where like config keys).
+DERIVED_KEYS = {"coplayers": coplayers}
+
+
+def config_value(config: dict, dotted: str) -> Any:
+    """``config["env_args"]["grid_size"]`` for ``env_args.grid_size`` (or a ``DERIVED_KEYS``
+    entry); KeyError if absent."""
+    if dotted in DERIVED_KEYS and dotted not in config:
+        return DERIVED_KEYS[dotted](config)
+    value: Any = config
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(dotted)
+        value = value[part]
+    return value
+
+
+def format_key(value: Any) -> str:
+    """Table text of a config value: lists joined by commas."""
+    if isinstance(value, list):
+        return ",".join(format_key(v) for v in value)
+    return str(value)
+
+
+def metric_name(template: str, config: dict) -> str:
+    """The metric of a run: ``{key}`` in the template is that run's config value
+    (``test_return_role_{name}_mean`` -> ``test_return_role_hop_mean`` for a hop run)."""
+    class Lookup(dict):
+        def __missing__(self, key: str) -> str:
+            raise ConfigError(f"metric '{template}': no config key '{key}'")
+    return template.format_map(Lookup({k: format_key(v) for k, v in config.items()}))
+
+
+def final_value(metrics: dict, metric: str, last: int) -> float:
+    """Mean of the last ``last`` logged values of ``metric``."""
+    values = metrics[metric]["values"][-last:]
+    return float(np.mean(values))
+
+
+@dataclass
+class Cell:
+    """The runs of one table cell."""
+
+    values: list[float]
+    configs: list[str]   # each run's config without its paths (json), to spot runs recorded twice
+
+    def text(self, digits: int) -> str:
+        if not self.values:
+            return "–"
+        mean = float(np.mean(self.values))
+        std = float(np.std(self.values, ddof=1)) if len(self.values) > 1 else math.nan
+        spread = f" ± {std:.{digits}f}" if math.isfinite(std) else ""
+        return f"{mean:.{digits}f}{spread} (n={len(self.values)})"
+
+
+@dataclass
+class Table:
+    """Cells by (row label, column label), and the runs left out with the reason."""
+
+    rows: list[str]
+    cols: list[str]
+    row_keys: list[str]
+    col_keys: list[str]
+    cells: dict[tuple[str, str], Cell]
+    skipped: list[str]
+
+
+def _label(config: dict, keys: list[str], path: str) -> str:
+    try:
+        return ", ".join(format_key(config_value(config, k)) for k in keys) if keys else "all"
+    except KeyError as e:
+        raise ConfigError(f"run {path} has no config key {e}") from None
+
+
+def build_table(runs: list[SacredRun], metric: str, rows: list[str], cols: list[str], last: int = 1,
+                where: dict[str, Any] | None = None, statuses: tuple[str, ...] | None = ("COMPLETED",)) -> Table:
+    """Group ``runs`` (with a status in ``statuses``; None = any) matching ``where`` by the config
+    keys ``rows`` × ``cols`` and take each run's ``metric`` (mean of its last ``last`` values)."""
+    if last < 1:
+        raise ConfigError(f"--last must be >= 1, got {last}")
+    cells: dict[tuple[str, str], Cell] = {}
+    row_labels: list[str] = []
+    col_labels: list[str] = []
+    skipped: list[str] = []
+    for run in runs:
+        if statuses is not None and run.status not in statuses:
+            skipped.append(f"{run.path}: status {run.status}")
+            continue
+        try:
+            if any(config_value(run.config, k) != v for k, v in (where or {}).items()):
+                continue
+        except KeyError:
+            continue
+        name = metric_name(metric, run.config)
+        if name not in run.metrics:
+            skipped.append(f"{run.path}: no metric {name}")
+            continue
+        row, col = _label(run.config, rows, run.path), _label(run.config, cols, run.path)
+        row_labels += [row] if row not in row_labels else []
+        col_labels += [col] if col not in col_labels else []
+        cell = cells.setdefault((row, col), Cell([], []))
+        cell.values.append(final_value(run.metrics, name, last))
+        cell.configs.append(json.dumps({k: v for k, v in run.config.items() if k not in RUN_PATH_KEYS}, sort_keys=True))
+    return Table(sorted(row_labels), sorted(col_labels), rows, cols, cells, skipped)
+
+
+def render_markdown(table: Table, metric: str, last: int, digits: int = 2) -> str:
+    """The table as markdown, with a caption saying what the numbers are."""
+    corner = (", ".join(table.row_keys) or "runs") + " \\ " + (", ".join(table.col_keys) or "metric")
+    headers = table.cols if table.col_keys else [metric]
+    lines = ["| " + corner.replace("|", "/") + " | " + " | ".join(c.replace("|", "/") for c in headers) + " |",
+             "|" + "---|" * (len(table.cols) + 1)]
+    for row in table.rows:
+        cells = [table.cells.get((row, col), Cell([], [])).text(digits) for col in table.cols]
+        lines.append("| " + row.replace("|", "/") + " | " + " | ".join(cells) + " |")
+    what = "final value" if last == 1 else f"mean of the last {last} logged values"
+    lines.append("")
+    lines.append(f"`{metric}`: {what} per run; mean ± std (sample std over runs, n = runs/seeds per cell).")
+    return "\n".join(lines) + "\n"
+
+
+def repeated_runs(table: Table) -> list[str]:
+    """Cells holding two runs of the same config and seed (e.g. a run recorded twice)."""
+    return [f"{row} / {col}" for (row, col), cell in table.cells.items() if len(set(cell.configs)) < len(cell.configs)]

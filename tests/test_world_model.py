@@ -1,0 +1,153 @@
+"""World model: rows from the buffer by the masks, the availability rule on observations, and a fit
+of the true dynamics, rewards and dones of a tiny deterministic layout."""
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from components import masks
+from envs.stag_hunt import StagHuntCore
+from helpers import make_args, make_experiment
+from learners.world_model_learner import transitions
+from modules.opponent_models.ego import ego_slots
+from modules.world_model.grid_rules import all_avail_from_obs, grid_rules
+from modules.world_model.losses import channel_pos_weight
+from planners.wm_models import LatentModel, SimulatorModel
+from planners.wm_planner import PlannerSettings, WMPlanner
+from utils.errors import ConfigError
+
+TINY = dict(env_args__layout=["1.H", "S.2"], env_args__n_agents=2, env_args__episode_limit=8,
+            roles=["hop_plus_wm", "RAND"], batch_size_run=32, buffer_size=64, batch_size=64, test_nepisode=32,
+            conv_channels=[16], wm_hidden_dim=64, wm_latent_dim=32, wm_epochs=1, wm_lr=0.001)
+
+
+def _filled_experiment(**overrides):
+    exp = make_experiment("hop_plus_wm", **{**TINY, **overrides})
+    for _ in range(2):
+        batch, _ = exp.runner.run()
+        exp.buffer.insert_episode_batch(batch)
+    return exp
+
+
+def test_transition_rows_are_the_acting_steps_with_ego_first_joint_actions():
+    exp = _filled_experiment()
+    batch = exp.buffer.sample_latest(32)
+    data = transitions(batch, exp.mac.modules()["world_model"], 0.99)
+    batch = batch[:, :batch.max_t_filled()]
+    acting = masks.agent_mask(batch)[..., 0]
+    assert data.reward.numel() == int(acting.sum())
+    assert float(data.done.sum()) == float(masks.agent_terminal(batch).sum())
+    b, t, n = torch.nonzero(acting, as_tuple=True)
+    assert torch.equal(data.joint, batch["actions"][b[:, None], t[:, None], ego_slots(n, 2), 0])
+    assert torch.equal(data.next_obs, batch["obs"][b, t + 1, n])
+
+
+def test_availability_rule_on_observations_matches_the_env():
+    args = make_args("hop_plus_wm", env_args__n_walls=2, env_args__grid_size=6)
+    rules = grid_rules(args)
+    core = StagHuntCore(16, **{**args.env_args})
+    core.reset(np.arange(16))
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        avail = core.avail_actions()
+        obs = torch.from_numpy(core.observations()).flatten(0, 1)
+        from_obs = all_avail_from_obs(obs, rules).view(16, 4, 4, -1)             # [B,focal,k,A]
+        ego = ego_slots(torch.arange(4), 4).numpy()
+        live = ~core.done
+        assert np.array_equal(from_obs.numpy()[live], avail[:, ego][live])
+        choice = np.array([[rng.choice(np.flatnonzero(a)) for a in env] for env in avail])
+        core.step(choice)
+
+
+def test_pos_weight_balances_sparse_channels():
+    target = torch.zeros(10, 2, 3, 3)
+    target[:, 0, 0, 0] = 1                                    # 1 of 9 cells set: weight 8
+    assert torch.allclose(channel_pos_weight(target, 20.0), torch.tensor([8.0, 20.0]))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """The tiny layout's world model after 500 updates, with its first and last training stats."""
+    exp = _filled_experiment()
+    learner = next(l for l in exp.learners if l.name == "world_model")
+    first = learner.train(exp.buffer, 0, 0)
+    for _ in range(500):
+        last = learner.train(exp.buffer, 0, 0)
+    return exp, first, last
+
+
+def test_world_model_fits_the_true_dynamics_of_a_tiny_layout(fitted):
+    _, first, last = fitted
+    assert first["wm_next_obs_wrong_cells"] > 3
+    assert last["wm_next_obs_wrong_cells"] < 0.05            # next observations reproduced cell by cell
+    assert last["wm_reward_mse"] < 0.01 and first["wm_reward_mse"] > 5 * last["wm_reward_mse"]
+    assert last["wm_done_acc"] > 0.99
+    assert last["wm_loss"] < 0.1 * first["wm_loss"]
+
+
+def test_recon_loss_needs_a_decoder():
+    with pytest.raises(ConfigError, match="wm_decoder"):
+        make_experiment("hop_plus_wm", **{**TINY, "wm_decoder": False})
+    with pytest.raises(ConfigError, match="wm_loss"):
+        make_experiment("hop_plus_wm", **{**TINY, "wm_loss": "pixels"})
+
+
+def test_checkpoint_restores_the_world_model(tmp_path):
+    exp = make_experiment("hop_plus_wm", **{**TINY, "local_results_path": str(tmp_path)})
+    exp.train_step()
+    directory = exp.save()
+    again = make_experiment("hop_plus_wm", **{**TINY, "local_results_path": str(tmp_path), "seed": 5})
+    again.restore(os.path.dirname(directory))
+    for name, module in exp.mac.modules().items():
+        for (key, value), other in zip(module.state_dict().items(), again.mac.modules()[name].state_dict().values()):
+            assert torch.equal(value, other), (name, key)
+
+
+@pytest.mark.parametrize("decoder", [True, False])
+def test_latent_consistency_loss_trains_with_or_without_a_decoder(decoder):
+    exp = _filled_experiment(wm_loss="latent", wm_decoder=decoder)
+    learner = next(l for l in exp.learners if l.name == "world_model")
+    first = learner.train(exp.buffer, 0, 0)
+    for _ in range(30):
+        last = learner.train(exp.buffer, 0, 0)
+    assert last["wm_latent"] < first["wm_latent"] and last["wm_reward"] < first["wm_reward"]
+    assert ("wm_recon" in last) == decoder and "wm_next_recon" not in last
+    exp.train_step()                     # the planner acts with this model too
+
+
+def _uniform_coplayers(obs, time, prev, avail, root):
+    return avail[:, 1:].float() / avail[:, 1:].sum(-1, keepdim=True)
+
+
+def test_planner_on_the_fitted_model_matches_the_true_simulator(fitted):
+    """Immediate expected rewards (gamma 0) of every available action, learned model vs simulator,
+    on the states of random walks through the tiny layout."""
+    exp, _, _ = fitted
+    args = exp.args
+    planner = WMPlanner(PlannerSettings(planner="one_step", gamma=0.0))
+    latent = LatentModel(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
+    core = StagHuntCore(8, **args.env_args)
+    core.reset(np.arange(8))
+    simulator = SimulatorModel(core)
+    rng = np.random.default_rng(1)
+    prev = torch.full((8, 2), -1)
+    slots = np.zeros(8, dtype=np.int64)
+    generator = torch.Generator().manual_seed(0)
+    compared = 0
+    for _ in range(4):
+        live = np.flatnonzero(core.alive[:, 0] & ~core.done)
+        if live.size:
+            q_sim = planner.q(simulator, simulator.root(core, live, slots[live], prev[live]), _uniform_coplayers,
+                              generator)
+            obs, sim_time, sim_prev, avail = simulator.observe(simulator.root(core, live, slots[live], prev[live]))
+            q_model = planner.q(latent, latent.root(obs, sim_time, sim_prev, avail), _uniform_coplayers, generator)
+            finite = torch.isfinite(q_sim)
+            assert torch.equal(finite, torch.isfinite(q_model))
+            assert torch.allclose(q_model[finite], q_sim[finite], atol=0.1)
+            compared += int(finite.sum())
+        avail = core.avail_actions()
+        actions = np.array([[rng.choice(np.flatnonzero(a)) for a in env] for env in avail])
+        core.step(actions)
+        prev = torch.from_numpy(actions)
+    assert compared > 20
