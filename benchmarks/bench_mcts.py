@@ -41,7 +41,8 @@ def hop_goals(env: str, n_envs: int, env_idx: np.ndarray, slot_idx: np.ndarray, 
     torch.manual_seed(0)
     actor = MCTSActor(args)
     goals = np.random.default_rng(0).integers(0, actor.goal_spec.n_goals, size=(len(env_idx), args.tree_num, 4))
-    return args, actor.models, lambda: DiscreteTreeGoals(actor.models.coplayer_logits, goals, actor.models.sparse_inputs), goals
+    models = actor.models
+    return args, models, lambda: DiscreteTreeGoals(models.coplayer_logits, goals, models.sparse_inputs), goals
 
 
 def subgoal_goals(env: str, n_envs: int, env_idx: np.ndarray, slot_idx: np.ndarray, core, goal_update: str) -> tuple:

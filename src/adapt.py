@@ -27,21 +27,21 @@ from utils.logging import Logger
 MATCH_KEYS = ("env", "obs_shape", "n_actions", "n_agents")   # policy_config.json entries the run must share
 
 
-def resolve_checkpoint(path: str, load_step: int = 0) -> str:
-    """The step folder of ``adapt_checkpoint``: a step folder itself, a model dir
+def resolve_checkpoint(path: str, load_step: int = 0, key: str = "adapt_checkpoint") -> str:
+    """The step folder of the checkpoint given by ``key``: a step folder itself, a model dir
     (``models/<token>``: the latest step, or the closest to ``load_step``), or a run's
     ``local_results_path`` holding exactly one ``models/<token>``."""
     if not path:
-        raise ConfigError("run_mode=adapt needs adapt_checkpoint: a checkpoint of the focal role (models/<token>)")
+        raise ConfigError(f"{key} is empty: give a checkpoint of the focal role (models/<token>)")
     if not os.path.isdir(path):
-        raise ConfigError(f"adapt_checkpoint '{path}' is not a directory")
+        raise ConfigError(f"{key} '{path}' is not a directory")
     if os.path.isfile(os.path.join(path, STATE_FILE)):
         return path
     models = os.path.join(path, "models")
     if os.path.isdir(models):
         tokens = sorted(os.listdir(models))
         if len(tokens) != 1:
-            raise ConfigError(f"adapt_checkpoint '{path}' holds {len(tokens)} model dirs in models/ "
+            raise ConfigError(f"{key} '{path}' holds {len(tokens)} model dirs in models/ "
                               f"({', '.join(tokens) or 'none'}); give one of them")
         path = os.path.join(models, tokens[0])
     return find_checkpoint(path, load_step)[0]

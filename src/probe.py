@@ -1,7 +1,8 @@
 """``run_mode: probe_subgoals`` — how well the inferred subgoals tell co-player types apart (SPEC §6.3).
 
-The focal (learned) role, loaded from ``checkpoint_path`` (its modules only, as in adaptation;
-untrained when empty, which gives the baseline), plays ``probe_episodes`` test episodes with the
+The focal (learned) role, loaded from ``checkpoint_path`` (a step folder, ``models/<token>`` or a
+run's ``local_results_path``; its modules only, as in adaptation; untrained when empty, which
+gives the baseline), plays ``probe_episodes`` test episodes with the
 rule-based co-players of ``roles`` (e.g. ``[hop_plus, NS, NH, RAND]`` with ``shuffle_slots: True``).
 Every step where the focal agent and co-player k are alive gives one row: OMG_AM's posterior mean
 ``infer_mu`` of k's subgoal, labelled with k's role. A linear probe (softmax regression) is fitted
@@ -18,8 +19,7 @@ import numpy as np
 import torch
 from munch import Munch
 
-from adapt import load_focal
-from utils.checkpoint import find_checkpoint
+from adapt import load_focal, resolve_checkpoint
 from utils.errors import ConfigError
 from utils.linear_probe import ProbeResult, fit_linear_probe
 from utils.logging import Logger
@@ -108,7 +108,7 @@ def probe_subgoals(_run, args: Munch, logger: Logger) -> None:
     experiment = Experiment(args, logger)
     source = "untrained"
     if args.checkpoint_path:
-        directory, _ = find_checkpoint(args.checkpoint_path, args.load_step)
+        directory = resolve_checkpoint(args.checkpoint_path, args.load_step, key="checkpoint_path")
         load_focal(experiment, directory)
         source = directory
     result = run_probe(experiment, types, args.probe_episodes)

@@ -68,7 +68,7 @@ def test_focal_return_is_taken_by_role_not_slot():
 
 def test_clear_errors(self_play, tmp_path):
     results, step_dir = self_play
-    with pytest.raises(ConfigError, match="needs adapt_checkpoint"):
+    with pytest.raises(ConfigError, match="adapt_checkpoint is empty"):
         resolve_checkpoint("")
     with pytest.raises(ConfigError, match="'nowhere' is not a directory"):
         resolve_checkpoint("nowhere")

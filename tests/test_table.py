@@ -107,3 +107,4 @@ def test_coplayers_column_is_shared_across_algorithms(fake_runs):
     assert table.cells[("ppo", "1 NS")].values == [3.0, 5.0, 10.0, 100.0]
     assert table.cells[("ppo", "self-play")].values == [4.0] and table.cells[("hop", "self-play")].values == [9.0]
     assert table.cells[("hop", "NS+NH+RAND")].values == [1.0]
+    assert set(build_table(runs, "test_return_mean", ["from_checkpoint"], [], statuses=None).rows) == {"False"}

@@ -20,7 +20,7 @@ from controllers.policy_networks import PolicyNetworks
 from controllers.roles import validate_roles
 from envs.grid_core import STAY, GridOnes
 from modules.coplayer_model import CoplayerModel
-from modules.grid_ones_linear import grid_ones_linear
+from modules.grid_ones_linear import GridOnesLinear
 from planners.belief import GoalBeliefs
 from planners.goals import make_goal_spec
 from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
@@ -29,26 +29,31 @@ from planners.tree_goals import DiscreteTreeGoals
 
 class TorchSearchModels:
     """The search's view of the networks: numpy in, numpy out, no gradients. When both networks
-    are MLPs over the grid (no conv layers; one shared policy network without extra input) they
-    read ``GridOnes`` (``sparse_inputs``): the search then never builds the grids."""
+    are MLPs over the full grid (no conv layers; one shared policy network without extra input)
+    they read ``GridOnes`` (``sparse_inputs``): the search then never builds the grids."""
 
     def __init__(self, policy: PolicyNetworks, coplayer: CoplayerModel | None, device: str) -> None:
         self.policy, self.coplayer, self.device = policy, coplayer, device
         net = policy.nets[0]
         self.sparse_inputs = (len(policy.nets) == 1 and len(net.trunk) == 1 and net.spec.extra_dim == 0
                               and (coplayer is None or coplayer.reads_grid_ones))
+        if self.sparse_inputs:  # grid sizes: the observation's, the state's (its layer reads it and the time)
+            self.prior_first = GridOnesLinear(net.body[0], int(np.prod(net.spec.obs_shape)))
+            self.coplayer_first = None if coplayer is None else GridOnesLinear(coplayer.body[0],
+                                                                               coplayer.body[0].in_features - 1)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array).to(self.device)
 
-    def prior_value(self, obs: np.ndarray | GridOnes, time: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def prior_value(self, obs: np.ndarray | GridOnes, time: np.ndarray,
+                    slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
             time_t, slot_t = self._tensor(time)[:, None], self._tensor(slot)
             if isinstance(obs, GridOnes):
                 net = self.policy.nets[0]
-                first = grid_ones_linear(net.body[0], self._tensor(obs.walls), self._tensor(obs.cells),
-                                         obs.wall_channel, obs.size, (time_t,), slot_t)
-                hidden = net.body[1:](first)
+                hidden = self.prior_first(self._tensor(obs.cells), time_t, slot_t)
+                for layer in list(net.body)[1:]:
+                    hidden = layer(hidden)
                 logits, value = net.actor(hidden), net.critic(hidden).squeeze(-1)
             else:
                 logits, value = self.policy(self._tensor(obs), time_t, slot_t)
@@ -58,8 +63,7 @@ class TorchSearchModels:
         with torch.inference_mode():
             time_t = self._tensor(time)[:, None]
             if isinstance(state, GridOnes):
-                logits = self.coplayer.forward_ones(self._tensor(state.walls), self._tensor(state.cells),
-                                                    state.wall_channel, state.size, time_t)
+                logits = self.coplayer.from_first_layer(self.coplayer_first(self._tensor(state.cells), time_t))
             else:
                 logits = self.coplayer(self._tensor(state), time_t)
         return logits.cpu().numpy()

@@ -22,15 +22,20 @@ class SubgoalHistory:
         self.hidden = torch.zeros(shape, device=self.device)
         self.prev_x = torch.zeros(shape, device=self.device)
 
-    def posterior(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
-                  advance: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """``mu, log_var [M,N-1,G]`` of the rows' co-players' subgoals from ``obs [M,C,H,W]`` and all
-        agents' previous actions ``[M,N,A]`` (one-hot, ego-first); ``advance`` stores the step."""
+    def step(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+             advance: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """x ``[M,hidden]`` of ``obs [M,C,H,W]`` and cond_x after all agents' previous actions
+        ``[M,N,A]`` (one-hot, ego-first); ``advance`` stores the step in the rows' histories."""
         x = self.omg.encode(obs)
         cond = self.omg.step(self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx], prev_actions)
         if advance:
             self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
-        return self.omg.posterior(x, cond)
+        return x, cond
+
+    def posterior(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+                  advance: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mu, log_var [M,N-1,G]`` of the rows' co-players' subgoals after ``step``."""
+        return self.omg.posterior(*self.step(obs, prev_actions, env_idx, slot_idx, advance))
 
     def infer(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
               test_mode: bool, generator: torch.Generator, extras: dict, advance: bool = True) -> torch.Tensor:

@@ -20,6 +20,7 @@ from controllers.actors import Actor, StepInputs
 from controllers.mcts_actor import TorchSearchModels
 from controllers.policy_networks import PolicyNetworks
 from controllers.subgoal_actor import build_opponent_models
+from controllers.subgoal_history import SubgoalHistory
 from controllers.subgoal_inputs import active_policy_inputs, subgoal_fields
 from envs.grid_core import STAY
 from modules.coplayer_model import SubgoalCoplayerModel
@@ -49,7 +50,7 @@ class SubgoalMCTSActor(Actor):
         self.models = TorchSearchModels(self.policy, None, args.device)
         self.planner: BatchedMCTS | None = None
         self.last_goals = None  # the TreeGoals of the latest search (tests read its counters)
-        self.hidden = self.prev_x = None
+        self.history = SubgoalHistory(self.omg, args.n_agents, args.device)
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:
@@ -59,9 +60,7 @@ class SubgoalMCTSActor(Actor):
         return {"policy": self.policy, "subgoal_coplayer_model": self.coplayer, **self.opponent_models}
 
     def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
-        shape = (batch_size, self.args.n_agents, self.omg.hidden_dim)
-        self.hidden = torch.zeros(shape, device=self.args.device)
-        self.prev_x = torch.zeros(shape, device=self.args.device)
+        self.history.reset(batch_size)
 
     def root_posterior(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> RootPosterior:
         """Advance the rows' real OMG_AM history by this step and return the posterior at the roots."""
@@ -70,11 +69,9 @@ class SubgoalMCTSActor(Actor):
         device = self.args.device
         prev = inputs.prev_actions.to(device)[env_idx[:, None], ego_slots(slot_idx, self.args.n_agents)]
         with torch.inference_mode():
-            x = self.omg.encode(inputs.obs[env_idx, slot_idx].to(device))
-            cond = self.omg.step(self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx],
-                                 onehot_or_zero(prev, self.args.n_actions))
+            x, cond = self.history.step(inputs.obs[env_idx, slot_idx].to(device), onehot_or_zero(prev, self.args.n_actions),
+                                        env_idx, slot_idx)
             mu, log_var = self.omg.posterior(x, cond)
-        self.hidden[env_idx, slot_idx], self.prev_x[env_idx, slot_idx] = cond, x
         return RootPosterior(x, cond, mu, log_var)
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,

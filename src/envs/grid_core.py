@@ -52,15 +52,18 @@ _PIECE_EXTENT = _PIECE_OFFSETS.max(axis=1) + 1  # [P, 2] (height, width)
 class CoreTables:
     """Per-env lookup tables derived from an episode's static layout (walls, prey cells and kinds):
     ``cell_avail bool[B, H*W, A]``, the actions available on each cell while its prey lives
-    (before the alive/done mask), and ``cell_prey int64[B, H*W]``, the prey on each cell (-1 none).
-    Built at reset and never mutated, so snapshots share them instead of copying."""
+    (before the alive/done mask), ``cell_prey int64[B, H*W]``, the prey on each cell (-1 none),
+    and ``wall_cells int64[B, M]``, each env's wall cells (row-major; padded with -1 to the most
+    walls of the batch). Built at reset and never mutated, so snapshots share them instead of copying."""
 
     cell_avail: np.ndarray
     cell_prey: np.ndarray
+    wall_cells: np.ndarray
 
     def select(self, index: np.ndarray) -> "CoreTables":
         """Tables of envs ``index`` (selects/repeats)."""
-        return CoreTables(self.cell_avail[index], self.cell_prey[index])
+        tables = (self.cell_avail, self.cell_prey, self.wall_cells)
+        return CoreTables(*(np.take(table, index, axis=0) for table in tables))
 
 
 @dataclass
@@ -89,13 +92,11 @@ class CoreState:
 class GridOnes:
     """Rows of 0/1 grids ``[E,C,H,W]`` (``state_observation`` or full-view ``observations`` rows) by
     where their ones are, for networks whose first layer is linear in the grid (a few percent of the
-    entries are 1): the walls plane (channel ``wall_channel``) dense as ``walls float32[E,H*W]``, and
-    the flat ``C*H*W`` positions of the agents' and prey's ones as ``cells int64[E,N+K]`` (``size``
-    = C*H*W for an agent that left or a prey that was captured). ``dense()`` rebuilds the grids."""
+    entries are 1): ``cells int64[E,P]``, the flat ``C*H*W`` positions of the agents', walls' and
+    prey's ones, padded with ``size`` = C*H*W (agents that left, prey captured, fewer walls than
+    another row). ``dense()`` rebuilds the grids."""
 
-    walls: np.ndarray
     cells: np.ndarray
-    wall_channel: int
     shape: tuple[int, int, int]
 
     @property
@@ -104,11 +105,9 @@ class GridOnes:
 
     def dense(self) -> np.ndarray:
         """The grids as float32[E,C,H,W]."""
-        rows, plane = len(self.cells), self.shape[1] * self.shape[2]
+        rows = len(self.cells)
         flat = np.zeros((rows, self.size + 1), dtype=np.float32)
         flat[np.arange(rows)[:, None], self.cells] = 1.0
-        channel = self.wall_channel * plane
-        flat[:, channel:channel + plane] = self.walls
         return flat[:, :-1].reshape(rows, *self.shape)
 
 
@@ -431,7 +430,11 @@ class GridCore:
         cells = self.prey_pos[b, k, 0] * width + self.prey_pos[b, k, 1]
         cell_prey[b, cells] = k
         table[b, cells, STAY + 1:] = self.prey_kind[b, k, None] == self.interact_kind[STAY + 1:]
-        self._use_tables(CoreTables(table, cell_prey))
+        walls = self.walls.reshape(batch, height * width)
+        count = walls.sum(axis=1)
+        first = np.argsort(~walls, axis=1, kind="stable")[:, :count.max(initial=0)]  # wall cells first, in order
+        wall_cells = np.where(np.arange(first.shape[1]) < count[:, None], first, -1)
+        self._use_tables(CoreTables(table, cell_prey, wall_cells))
 
     def _use_tables(self, tables: CoreTables) -> None:
         """Adopt ``tables`` (flat per-cell views, and per-env index offsets for this batch size and
@@ -474,11 +477,12 @@ class GridCore:
         """Available actions bool[B,N,A]; agents that left (or of done envs) have only STAY."""
         return self._avail(self._agent_cells())
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, actions: np.ndarray, check: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Advance every env that is not done by one step with ``actions`` int[B,N].
 
         Returns (rewards float32[B,N], terminated bool[B], truncated bool[B]).
-        Raises ValueError if any action is unavailable (never replaces it).
+        Raises ValueError if any action is unavailable (never replaces it); ``check=False`` skips
+        that check, for callers whose actions are available by construction (the MCTS).
         """
         if not self._started:
             raise RuntimeError(f"{self.name}: call reset() before step()")
@@ -488,7 +492,8 @@ class GridCore:
             raise ValueError(f"{self.name}: step(actions) needs an int array of shape {shape}, "
                              f"got {actions.dtype} {actions.shape}")
         cells = self._agent_cells()
-        if ((actions < 0) | (actions >= self.n_actions)).any() or not self._chosen_available(cells, actions).all():
+        if check and (((actions < 0) | (actions >= self.n_actions)).any()
+                      or not self._chosen_available(cells, actions).all()):
             self._raise_unavailable(actions, self._avail(cells))
         active = ~self.done
         batch, k = self.batch_size, self.n_prey
@@ -578,29 +583,36 @@ class GridCore:
         envs = np.asarray(envs, dtype=np.int64)
         n, (channels, height, width) = self.n_agents, self.state_shape
         plane, size = height * width, channels * height * width
-        agent_pos, prey_pos = self.agent_pos[envs], self.prey_pos[envs]
+        rows = functools.partial(np.take, indices=envs, axis=0)  # faster than [envs] on these small arrays
+        agent_pos, prey_pos = rows(self.agent_pos), rows(self.prey_pos)
         agent_channel = np.arange(n) if slots is None else (np.arange(n) - np.asarray(slots)[:, None]) % n  # ego order
-        prey_channel = n + 1 + self.prey_kind[envs]
-        cells = np.empty((len(envs), n + self.n_prey), dtype=np.int64)
+        prey_channel = n + 1 + rows(self.prey_kind)
+        walls = rows(self._tables.wall_cells)
+        k = n + self.n_prey
+        cells = np.empty((len(envs), k + walls.shape[1]), dtype=np.int64)
         cells[:, :n] = agent_channel * plane + agent_pos[..., 0] * width + agent_pos[..., 1]
-        cells[:, n:] = prey_channel * plane + prey_pos[..., 0] * width + prey_pos[..., 1]
-        cells[:, :n][~self.alive[envs]] = size
-        cells[:, n:][~self.prey_alive[envs]] = size
-        walls = self.walls[envs].reshape(len(envs), plane).astype(np.float32)
-        return GridOnes(walls, cells, n, self.state_shape)
+        cells[:, n:k] = prey_channel * plane + prey_pos[..., 0] * width + prey_pos[..., 1]
+        cells[:, :n][~rows(self.alive)] = size
+        cells[:, n:k][~rows(self.prey_alive)] = size
+        cells[:, k:] = np.where(walls >= 0, n * plane + walls, size)  # walls: channel n
+        return GridOnes(cells, self.state_shape)
 
     def time(self) -> np.ndarray:
         """Normalised time t / episode_limit: float32[B]."""
         return (self.t / self.episode_limit).astype(np.float32)
 
     # ------------------------------------------------------------------ copies
-    def get_state(self, index: Sequence[int] | np.ndarray | None = None) -> CoreState:
+    def get_state(self, index: Sequence[int] | np.ndarray | None = None, copy: bool = True) -> CoreState:
         """Deep copy of all simulator arrays and RNG states; ``index`` selects/repeats envs.
-        (RNG state dicts and lookup tables are never mutated, so snapshots and repeats may share them.)"""
+        (RNG state dicts and lookup tables are never mutated, so snapshots and repeats may share them.)
+        ``copy=False`` (all envs only) returns the core's own arrays, valid until it next changes
+        (for a caller that copies them at once, e.g. into the MCTS node pool)."""
         states = self._rng_states if self._rng is None else [g.bit_generator.state for g in self._rng]
         if index is None:
-            return CoreState(**{f: getattr(self, f).copy() for f in _ARRAY_FIELDS}, rng_states=list(states),
-                             tables=self._tables)
+            return CoreState(**{f: getattr(self, f).copy() if copy else getattr(self, f) for f in _ARRAY_FIELDS},
+                             rng_states=list(states), tables=self._tables)
+        if not copy:
+            raise ValueError(f"{self.name}: get_state(index, copy=False): selected envs are always copies")
         index = np.asarray(index, dtype=np.int64)
         return CoreState(**{f: getattr(self, f)[index] for f in _ARRAY_FIELDS},
                          rng_states=[states[j] for j in index], tables=self._tables.select(index))

@@ -14,7 +14,6 @@ import torch
 import torch.nn as nn
 
 from modules.agents.cnn_actor_critic import padded_layers
-from modules.grid_ones_linear import grid_ones_linear
 
 
 def state_body(state_shape: tuple[int, int, int], hidden_dim: int,
@@ -50,15 +49,16 @@ class CoplayerModel(nn.Module):
 
     @property
     def reads_grid_ones(self) -> bool:
-        """Whether ``forward_ones`` applies: no conv trunk, the state goes straight into the FC body."""
+        """Whether the state goes straight into the FC body (no conv trunk), so that the first
+        layer can read ``GridOnes`` (``modules.grid_ones_linear``)."""
         return len(self.trunk) == 1
 
-    def forward_ones(self, walls: torch.Tensor, cells: torch.Tensor, wall_channel: int, size: int,
-                     time: torch.Tensor) -> torch.Tensor:
-        """``forward`` for states given as ``GridOnes`` parts (``walls``, ``cells``; see
-        ``modules.grid_ones_linear``), equal up to float rounding; needs ``reads_grid_ones``."""
-        first = grid_ones_linear(self.body[0], walls, cells, wall_channel, size, (time,))
-        return self.head(self.body[1:](first)).view(-1, *self.shape)
+    def from_first_layer(self, first: torch.Tensor) -> torch.Tensor:
+        """``forward`` from the body's first FC layer's outputs ``first [M,H]`` (before its ReLU)."""
+        hidden = first
+        for layer in list(self.body)[1:]:
+            hidden = layer(hidden)
+        return self.head(hidden).view(-1, *self.shape)
 
 
 class SubgoalCoplayerModel(nn.Module):

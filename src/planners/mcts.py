@@ -6,7 +6,8 @@ counts ``N``, value sums ``W``, ``Q = W / N`` (0 unvisited, -inf unavailable), `
 edge rewards, child ids (-1 = not expanded), and each node's current PUCT choice. Each node's
 simulator state is kept as array copies: walls, prey positions and kinds (and the core's lookup
 tables derived from them) never change within an episode, so they are kept once per tree; the
-rest of the core's ``CoreState`` once per node. Restoring is array copies only.
+rest of the core's ``CoreState`` once per node. Restoring is array copies only (gathered once,
+adopted by the scratch core without a second copy).
 
 One simulation step, for all R trees at once:
 1. selection: follow each node's cached PUCT choice ``argmax Q + c_puct * P * sqrt(max(sum N, 1)) / (1 + N)``
@@ -19,7 +20,8 @@ One simulation step, for all R trees at once:
    HOP+): ONE co-player-model call for all expanding parents; with ``TreeGoals.cache`` they are
    computed when a node is first expanded (most nodes never are) and kept; ``TreeGoals.expanded``
    then sees the new children (e.g. to re-infer subgoals there, one call for all of them);
-3. evaluation: ONE prior/value network call for all new (non-terminal) nodes;
+3. evaluation: ONE prior/value network call for all new (non-terminal) nodes (with models that
+   have ``sparse_inputs`` the observations go in as ``GridOnes``, the grids are never built);
 4. backup of the discounted return ``r + discount * G`` along every path (one scatter for all
    trees and depths), then the PUCT choice is recomputed for the nodes on the paths, the only
    nodes whose statistics changed.
@@ -106,6 +108,7 @@ class BatchedMCTS:
         # what selection reads, one contiguous record per node: Q, c_puct * P, N (PUCT is memory bound)
         self.stats = np.zeros((size, 3, a))
         self.q, self.c_prior, self.visits = self.stats[:, 0], self.stats[:, 1], self.stats[:, 2]
+        self.flat_stats = self.stats.reshape(-1)  # edge e = node * A + action: Q at e + 2A * node, N at + 2A more
         self.value_sums = np.zeros(size * a)
         self.node_visits = np.zeros(size)
         self.choice = np.zeros(size, dtype=np.int64)
@@ -133,8 +136,8 @@ class BatchedMCTS:
 
     def _gather(self, trees: np.ndarray, nodes: np.ndarray) -> CoreState:
         """Snapshot of nodes ``nodes`` of trees ``trees``."""
-        return CoreState(**{name: self.static[name][trees] for name in _STATIC},
-                         **{name: self.pool[name][nodes] for name in _DYNAMIC},
+        return CoreState(**{name: np.take(self.static[name], trees, axis=0) for name in _STATIC},  # take: faster
+                         **{name: np.take(self.pool[name], nodes, axis=0) for name in _DYNAMIC},   # than [index]
                          rng_states=self.pool_rng[nodes].tolist(), tables=self.tables.select(trees))
 
     # ------------------------------------------------------------------------------ search
@@ -175,11 +178,12 @@ class BatchedMCTS:
             value[trees] = self._expand(trees, parent, action, generator)
         self._backup(length, value)
 
-    def _puct_choice(self, nodes: np.ndarray) -> np.ndarray:
-        """PUCT action of nodes ``nodes`` from their statistics (first maximum on ties)."""
-        stats = self.stats[nodes]
+    def _puct_choice(self, nodes: np.ndarray, node_visits: np.ndarray) -> np.ndarray:
+        """PUCT action of nodes ``nodes`` (visited ``node_visits`` times) from their statistics (first
+        maximum on ties)."""
+        stats = np.take(self.stats, nodes, axis=0)  # faster than self.stats[nodes] here
         score = stats[:, 1]                         # in place, same operations as q + c P sqrt(.) / (1 + N)
-        score *= np.sqrt(np.maximum(self.node_visits[nodes], 1.0))[:, None]
+        score *= np.sqrt(np.maximum(node_visits, 1.0))[:, None]
         score /= stats[:, 2] + 1.0
         score += stats[:, 0]
         return score.argmax(axis=1)
@@ -226,13 +230,13 @@ class BatchedMCTS:
         u = torch.rand(cdf.shape[:2], generator=generator, dtype=torch.float64).numpy()
         actions = (cdf <= u[..., None]).sum(axis=-1)
         actions[index, focal] = action
-        rewards, _, _ = self.sim.step(actions)
+        rewards, _, _ = self.sim.step(actions, check=False)  # sampled from the available actions
         new = trees * (self.settings.num_simulations + 1) + self.n_nodes[trees]
         self.n_nodes[trees] += 1
         edge = parent * self.n_actions + action
         self.child[edge] = new
         self.edge_reward[edge] = rewards[index, focal]
-        self._store(new, self.sim.get_state())
+        self._store(new, self.sim.get_state(copy=False))
         self.goals.expanded(self.sim, trees, parent, new, actions, generator)
         return self._evaluate(trees, new)
 
@@ -283,11 +287,14 @@ class BatchedMCTS:
             ret = np.where(on_path[d], rewards[d] + self.settings.discount * ret, ret)
             returns[d] = ret
         edges = edges[on_path]  # distinct: a path never revisits a node, trees share none
-        nodes, action = np.divmod(edges, self.n_actions)
+        nodes = edges // self.n_actions
+        q_at = edges + 2 * self.n_actions * nodes                              # the edges' Q in flat_stats
+        n_at = q_at + 2 * self.n_actions                                       # and their N
         sums = self.value_sums[edges] + returns[on_path]
-        visits = self.visits[nodes, action] + 1.0
+        visits = self.flat_stats[n_at] + 1.0
         self.value_sums[edges] = sums
-        self.visits[nodes, action] = visits
-        self.q[nodes, action] = sums / visits
-        self.node_visits[nodes] += 1.0
-        self.choice[nodes] = self._puct_choice(nodes)
+        self.flat_stats[n_at] = visits
+        self.flat_stats[q_at] = sums / visits
+        node_visits = self.node_visits[nodes] + 1.0
+        self.node_visits[nodes] = node_visits
+        self.choice[nodes] = self._puct_choice(nodes, node_visits)

@@ -69,8 +69,14 @@ def coplayers(config: dict) -> str:
     return f"{len(others)} {names[0]}" if len(names) == 1 else "+".join(others)
 
 
+def from_checkpoint(config: dict) -> bool:
+    """Whether the run started from a checkpoint (``checkpoint_path`` or ``adapt_checkpoint``), e.g.
+    a probe of a trained model vs. of an untrained one."""
+    return bool(config.get("checkpoint_path") or config.get("adapt_checkpoint"))
+
+
 # Keys computed from a run's config (usable in --rows / --cols / --where like config keys).
-DERIVED_KEYS = {"coplayers": coplayers}
+DERIVED_KEYS = {"coplayers": coplayers, "from_checkpoint": from_checkpoint}
 
 
 def config_value(config: dict, dotted: str) -> Any:
