@@ -19,12 +19,12 @@ from typing import Callable
 import numpy as np
 from munch import Munch
 
-from controllers.policy_networks import CONFIG_FILE
+from controllers.role_controller import ROLE_CONFIG_FILE
 from utils.checkpoint import STATE_FILE, CheckpointError, find_checkpoint, load_checkpoint
 from utils.errors import ConfigError
 from utils.logging import Logger
 
-MATCH_KEYS = ("env", "obs_shape", "n_actions", "n_agents")   # policy_config.json entries the run must share
+MATCH_KEYS = ("env", "obs_shape", "n_actions", "n_agents")   # role_config.json entries the run must share
 
 
 def resolve_checkpoint(path: str, load_step: int = 0, key: str = "adapt_checkpoint") -> str:
@@ -48,10 +48,10 @@ def resolve_checkpoint(path: str, load_step: int = 0, key: str = "adapt_checkpoi
 
 
 def check_compatible(directory: str, args: Munch) -> None:
-    """The checkpoint's policy must have been trained on this env, observation shape and slot count."""
-    config_path = os.path.join(directory, CONFIG_FILE)
+    """The checkpoint's learned role must have been trained on this env, observation shape and slot count."""
+    config_path = os.path.join(directory, ROLE_CONFIG_FILE)
     if not os.path.isfile(config_path):
-        raise CheckpointError(f"adapt_checkpoint {directory} has no {CONFIG_FILE}: not a checkpoint of a learned role")
+        raise CheckpointError(f"adapt_checkpoint {directory} has no {ROLE_CONFIG_FILE}: not a checkpoint of a learned role")
     with open(config_path) as f:
         saved = json.load(f)
     ours = {"env": args.env, "obs_shape": list(args.obs_shape), "n_actions": args.n_actions, "n_agents": args.n_agents}

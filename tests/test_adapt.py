@@ -103,3 +103,20 @@ def test_inter_om_counts_follow_roles_by_name(tmp_path):
     assert carried["focal"].shape == (0, 4) and not carried["training"]
     with pytest.raises(CheckpointError, match="cannot tell which roles"):
         carry_inter_om(saved, str(tmp_path / "elsewhere" / "models" / "t" / "1"), ["NS", "hop"])
+
+
+def test_a_planner_without_policy_network_adapts_from_its_checkpoint(tmp_path):
+    """hop_plus_wm's learned role has no policy network: its checkpoint still says what it was
+    trained on (role_config.json), so adaptation loads its world model and MOA."""
+    tiny = dict(batch_size_run=4, buffer_size=8, batch_size=4, test_nepisode=4, env_args__episode_limit=12,
+                wm_epochs=1)
+    trained = make_experiment("hop_plus_wm", t_max=80, test_interval=10**6, log_interval=10**6,
+                              local_results_path=str(tmp_path), **tiny)
+    trained.train()
+    step_dir = trained.save()
+    assert json.load(open(os.path.join(step_dir, "role_config.json")))["actor"] == "wm_planner"
+    adapting = make_experiment("hop_plus_wm", roles=["hop_plus_wm", "NS", "NH", "RAND"], seed=3, **tiny)
+    load_focal(adapting, resolve_checkpoint(str(tmp_path)))
+    saved = trained.mac.modules()["world_model"].state_dict()
+    loaded = adapting.mac.modules()["world_model"].state_dict()
+    assert all(torch.equal(saved[k], loaded[k]) for k in saved)

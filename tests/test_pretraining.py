@@ -77,3 +77,12 @@ def test_other_env_and_missing_paths_are_config_errors(pretrained, tmp_path):
         run_mode("pretrain_vae", dataset_path=str(tmp_path / "none.pt"), **TINY)
     with pytest.raises(ConfigError, match="collected with a different env"):
         run_mode("pretrain_vae", "snowdrift_small", roles=["ND"] * 4, dataset_path=dataset, **TINY)
+
+
+def test_collect_on_snowdrift_uses_its_own_ladder_without_extra_settings(tmp_path):
+    dataset = str(tmp_path / "sd.pt")
+    run_mode("collect", "snowdrift_small", collect_episodes=10, dataset_path=dataset, **TINY)
+    batch, saved = load_dataset(dataset, make_args("collect", "snowdrift_small", **TINY))
+    assert saved["role_vocab"] == ["FIX", "ND"] and batch.batch_size == 10
+    n_nd = (saved["slot_roles"] == 1).sum(1)
+    assert sorted(set(n_nd.tolist())) == [0, 1, 2, 3, 4]

@@ -1,6 +1,7 @@
 """Role-based multi-agent controller: every slot acts by its role (SPEC §5)."""
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -12,6 +13,8 @@ from controllers.actors import StepInputs, act_with_policy
 from controllers.policy_networks import CONFIG_FILE, PolicyNetworks
 from controllers.roles import RoleSpec, validate_roles
 from utils.checkpoint import find_checkpoint
+
+ROLE_CONFIG_FILE = "role_config.json"  # what a checkpoint's learned role was trained on (adaptation checks it)
 
 
 class RoleController:
@@ -121,9 +124,18 @@ class RoleController:
             self.actor.load_state_dict(state["actor"])
 
     def save_models(self, directory: str) -> None:
-        """Write the learned role's networks in a form ``ckpt:<directory>`` roles can load."""
+        """Write the learned role's networks in a form ``ckpt:<directory>`` roles can load, and
+        ``role_config.json`` (env, shapes, actor) for every learned role, policy network or not
+        (a planner's checkpoint is still adapted with ``run_mode=adapt``)."""
+        if self.learned_role is None:
+            return
         if self.policy is not None:
             self.policy.save(directory)
+        args = self.args
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, ROLE_CONFIG_FILE), "w") as f:
+            json.dump({"env": args.env, "obs_shape": list(args.obs_shape), "n_actions": args.n_actions,
+                       "n_agents": args.n_agents, "actor": args.actor, "name": args.name}, f, indent=1)
 
 
 def _has_policy(path: str) -> bool:

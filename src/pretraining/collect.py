@@ -13,11 +13,20 @@ from runners.parallel_runner import ParallelRunner
 from utils.errors import ConfigError
 
 
+# The default ladder per env: 0..n_agents of the first role with the second filling the rest.
+DEFAULT_LADDER = {"stag_hunt": ("NS", "NH"), "snowdrift": ("ND", "FIX")}
+
+
 def mixtures(args: Munch) -> list[list[str]]:
-    """``collect_mixtures``, or the default ladder: 0..n_agents NS with NH filling the rest."""
+    """``collect_mixtures``, or the env's default ladder (stag hunt: 0..n_agents NS with NH
+    filling the rest; snowdrift: ND with FIX)."""
     if args.collect_mixtures:
         return [list(m) for m in args.collect_mixtures]
-    return [["NS"] * k + ["NH"] * (args.n_agents - k) for k in range(args.n_agents + 1)]
+    if args.env not in DEFAULT_LADDER:
+        raise ConfigError(f"collect: no default mixtures for env '{args.env}'; set collect_mixtures "
+                          f"(a list of role lists, one role per slot)")
+    first, second = DEFAULT_LADDER[args.env]
+    return [[first] * k + [second] * (args.n_agents - k) for k in range(args.n_agents + 1)]
 
 
 def collect(_run, args: Munch, logger) -> None:
