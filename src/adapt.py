@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 from munch import Munch
 
+from controllers.policy_networks import CONFIG_FILE
 from controllers.role_controller import ROLE_CONFIG_FILE
 from utils.checkpoint import STATE_FILE, CheckpointError, find_checkpoint, load_checkpoint
 from utils.errors import ConfigError
@@ -49,9 +50,11 @@ def resolve_checkpoint(path: str, load_step: int = 0, key: str = "adapt_checkpoi
 
 def check_compatible(directory: str, args: Munch) -> None:
     """The checkpoint's learned role must have been trained on this env, observation shape and slot count."""
-    config_path = os.path.join(directory, ROLE_CONFIG_FILE)
-    if not os.path.isfile(config_path):
+    found = [os.path.join(directory, name) for name in (ROLE_CONFIG_FILE, CONFIG_FILE)
+             if os.path.isfile(os.path.join(directory, name))]   # policy_config.json: checkpoints older than role_config.json
+    if not found:
         raise CheckpointError(f"adapt_checkpoint {directory} has no {ROLE_CONFIG_FILE}: not a checkpoint of a learned role")
+    config_path = found[0]
     with open(config_path) as f:
         saved = json.load(f)
     ours = {"env": args.env, "obs_shape": list(args.obs_shape), "n_actions": args.n_actions, "n_agents": args.n_agents}

@@ -120,3 +120,15 @@ def test_a_planner_without_policy_network_adapts_from_its_checkpoint(tmp_path):
     saved = trained.mac.modules()["world_model"].state_dict()
     loaded = adapting.mac.modules()["world_model"].state_dict()
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
+
+
+def test_checkpoints_without_role_config_fall_back_to_the_policy_config(self_play, tmp_path):
+    import shutil
+    _, step_dir = self_play
+    old = tmp_path / "old_step"
+    shutil.copytree(step_dir, old)
+    os.remove(old / "role_config.json")
+    load_focal(make_experiment(roles=["ppo", "NS", "NS", "NS"], **TINY), str(old))     # no error
+    os.remove(old / "policy_config.json")
+    with pytest.raises(CheckpointError, match="has no role_config.json"):
+        load_focal(make_experiment(roles=["ppo", "NS", "NS", "NS"], **TINY), str(old))
