@@ -21,3 +21,5 @@ for probe in probe6 probe6_mixed; do
     $T "$S"/$probe --rows from_checkpoint --metric $metric --out "$OUT/${probe}_${metric}.md"
   done
 done
+# MOA with 4 epochs per rollout against 3 NH
+$T "$S"/i6_hop_plus_moa4 --rows name moa_epochs --cols coplayers --metric moa_top1 --last 3 --digits 3 --out "$OUT/moa_top1_epochs4.md"
