@@ -6,15 +6,15 @@ S=${1:?usage: bash docs/results/make_tables.sh <sweeps folder>}
 OUT=$(dirname "$0")
 T="python $(dirname "$0")/../../scripts/table.py"
 # stag_hunt_small: focal agent's own test return (self-play: mean over the 4 learned agents)
-$T "$S"/i6_* "$S"/i7_* "$S"/i8_* --rows name t_max --cols coplayers --metric 'test_return_role_{name}_mean' --out "$OUT/stag_hunt_small_focal.md"
+$T "$S"/i6_ppo "$S"/i6_hop_plus "$S"/i6_hop_plus_mixed "$S"/i7_* "$S"/i8_* --rows name t_max --cols coplayers --metric 'test_return_role_{name}_mean' --out "$OUT/stag_hunt_small_focal.md"
 # stag_hunt_small self-play: test return summed over the 4 agents (maximum 12)
-$T "$S"/i6_* "$S"/i7_* "$S"/i8_* --rows name t_max --cols coplayers --where coplayers=self-play --metric test_return_mean --out "$OUT/stag_hunt_small_selfplay.md"
+$T "$S"/i6_ppo "$S"/i6_hop_plus "$S"/i6_hop_plus_mixed "$S"/i7_* "$S"/i8_* --rows name t_max --cols coplayers --where coplayers=self-play --metric test_return_mean --out "$OUT/stag_hunt_small_selfplay.md"
 # MOA top-1 accuracy on the co-players' alive steps (training episodes, last 3 logs)
 $T "$S"/i6_hop_plus --rows name --cols coplayers --metric moa_top1 --last 3 --out "$OUT/moa_top1.md"
 # few-shot adaptation: focal return over the first 16 adaptation episodes
 $T "$S"/adapt_* "$S"/adapt9_* --rows name env_config --cols coplayers --metric adapt_focal_return_first_k --out "$OUT/adaptation_first16.md"
 # other envs, self-play (sum over agents)
-$T "$S"/i9_* --rows name --cols env_config --metric test_return_mean --out "$OUT/selfplay_other_envs.md"
+$T "$S"/i9_* --rows name t_max --cols env_config --metric test_return_mean --out "$OUT/selfplay_other_envs.md"
 # subgoal discriminability probe: untrained vs self-play-trained OMG_AM posterior, then trained among [NS, NH, RAND]
 for probe in probe6 probe6_mixed; do
   for metric in probe_accuracy probe_chance; do
