@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import make_args, make_experiment
-from probe import run_probe, subgoal_rows
+from probe import subgoal_rows
 from run import MODES
 from utils.errors import ConfigError
 from utils.linear_probe import fit_linear_probe

@@ -67,7 +67,7 @@ class SubgoalActor(Actor):
         self.inputs = active_policy_inputs(args)
         self.policy = PolicyNetworks.from_args(args, extra_dim=policy_extra_dim(args)).to(args.device)
         self.models = build_opponent_models(args)
-        self.history = SubgoalHistory(self.models["omg"], args.n_agents, args.device) if "omg" in self.models else None
+        self.history = SubgoalHistory.of(self.models, args)
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:

@@ -16,6 +16,11 @@ class SubgoalHistory:
         self.omg, self.n_agents, self.device = omg, n_agents, device
         self.hidden = self.prev_x = None
 
+    @classmethod
+    def of(cls, models: dict[str, torch.nn.Module], args) -> "SubgoalHistory | None":
+        """The history of the actor's OMG_AM posterior ``models["omg"]``; None when it has none."""
+        return cls(models["omg"], args.n_agents, args.device) if "omg" in models else None
+
     def reset(self, batch_size: int) -> None:
         """Empty histories for ``batch_size`` new episodes."""
         shape = (batch_size, self.n_agents, self.omg.hidden_dim)

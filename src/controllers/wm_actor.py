@@ -58,7 +58,7 @@ class WMPlannerActor(Actor):
         self.world_model = build_world_model(args)
         self.planner = WMPlanner(planner_settings(args))
         self.latent = LatentModel(self.world_model, grid_rules(args), args.episode_limit)
-        self.history = SubgoalHistory(self.models["omg"], args.n_agents, args.device) if "omg" in self.models else None
+        self.history = SubgoalHistory.of(self.models, args)
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:
