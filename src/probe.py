@@ -20,6 +20,7 @@ import torch
 from munch import Munch
 
 from adapt import load_focal, resolve_checkpoint
+from modules.opponent_models.ego import coplayer_slots
 from utils.errors import ConfigError
 from utils.linear_probe import ProbeResult, fit_linear_probe
 from utils.logging import Logger
@@ -49,8 +50,7 @@ def subgoal_rows(batch, focal_index: int, role_names: list[str], types: list[str
     role = batch["role"][..., 0]                                                    # [B,N]
     alive = batch["alive"][:, :length, :, 0] > 0                                    # [B,T,N]
     filled = batch["filled"][:, :length, 0] > 0                                     # [B,T]
-    slots = torch.arange(n_agents)
-    co_slot = (slots[:, None] + 1 + torch.arange(n_agents - 1)[None]) % n_agents    # [N,K]
+    co_slot = coplayer_slots(torch.arange(n_agents), n_agents)                      # [N,K] ego-first
     label_of_role = torch.tensor([types.index(r) if r in types else -1 for r in role_names])
     co_label = label_of_role[role[:, co_slot]]                                      # [B,N,K]
     keep = (filled[:, :, None, None] & alive[:, :, :, None] & alive[:, :, co_slot]
