@@ -11,6 +11,8 @@ from learners.base import Learner
 from learners.focal_sequences import focal_sequences
 from utils.errors import ConfigError
 
+MOA_SEED_OFFSET = 2  # the minibatch order has its own random stream (the policy's is untouched)
+
 
 class MOALearner(Learner):
     """Trains the actor's ``moa`` module from ``sample_latest(batch_size_run)`` (the rollout just inserted).
@@ -18,7 +20,8 @@ class MOALearner(Learner):
     Rows are (episode, step, focal slot, co-player) where both act; the target is the action
     the co-player took, the logits are masked by the co-player's available actions. Accuracy
     (top-1, top-3, per co-player role, per-action recall) is measured on the new episodes
-    before the update, i.e. on data the model has not been trained on.
+    before the update, i.e. on data the model has not been trained on. The update is
+    ``moa_epochs`` passes of ``moa_minibatches`` shuffled minibatches of focal rows.
     """
 
     name = "moa"
@@ -31,6 +34,7 @@ class MOALearner(Learner):
         self.role_index = mac.role_index[mac.learned_role.name]
         self.role_names = [role.name for role in mac.roles]
         self.optimisers["moa"] = torch.optim.Adam(self.moa.parameters(), lr=args.moa_lr, eps=args.optim_eps)
+        self.generator = torch.Generator().manual_seed(int(args.seed) + MOA_SEED_OFFSET)
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:
@@ -45,14 +49,21 @@ class MOALearner(Learner):
         if rows is None:
             return {}
         mask = rows["mask"]
-        logits = self._logits(rows)              # the first epoch's forward pass, before any update
-        stats = self.accuracy(logits.detach(), rows["target"], mask, rows["role"])
-        for epoch in range(self.args.moa_epochs):
-            if epoch:
-                logits = self._logits(rows)
-            loss = F.cross_entropy(logits[mask], rows["target"][mask])
-            self.optimise("moa", loss, "MOA cross-entropy (moa)", t_env, self.moa.parameters())
-        stats["moa_loss"] = float(loss.detach())
+        with torch.no_grad():                    # accuracy before any update on these episodes
+            stats = self.accuracy(self._logits(rows), rows["target"], mask, rows["role"])
+        n_rows = mask.shape[0]
+        size = max(1, -(-n_rows // self.args.moa_minibatches))
+        losses = []
+        for _ in range(self.args.moa_epochs):
+            order = torch.randperm(n_rows, generator=self.generator)
+            for start in range(0, n_rows, size):
+                mb = {key: value[order[start:start + size]] for key, value in rows.items()}
+                if not bool(mb["mask"].any()):
+                    continue
+                loss = F.cross_entropy(self._logits(mb)[mb["mask"]], mb["target"][mb["mask"]])
+                self.optimise("moa", loss, "MOA cross-entropy (moa)", t_env, self.moa.parameters())
+                losses.append(float(loss.detach()))
+        stats["moa_loss"] = sum(losses) / max(1, len(losses))
         stats["moa_samples"] = float(mask.sum())
         return stats
 

@@ -13,6 +13,9 @@ from munch import Munch, munchify, unmunchify
 from utils.errors import ConfigError
 
 
+UPDATE_COUNTS = ("ppo_epochs", "ppo_minibatches", "moa_epochs", "moa_minibatches", "omg_epochs")
+
+
 def check_registry(what: str, name: Any, registry: Mapping[str, Any]) -> None:
     """Raise ConfigError if ``name`` is not registered, listing what is."""
     if name not in registry:
@@ -56,6 +59,9 @@ def prepare_args(config: dict) -> Munch:
         check_registry("learner", args.learner if slot == "policy" else slot, learners.REGISTRY)
     if args.batch_size_run < 1 or args.buffer_size < args.batch_size_run:
         raise ConfigError(f"batch_size_run ({args.batch_size_run}) must be >= 1 and <= buffer_size ({args.buffer_size})")
+    for key in UPDATE_COUNTS:
+        if args[key] < 1:
+            raise ConfigError(f"{key} must be >= 1 (updates per rollout), got {args[key]}")
     if args.checkpoint_path and not os.path.isdir(args.checkpoint_path):
         raise ConfigError(f"checkpoint_path '{args.checkpoint_path}' is not a directory")
     if args.evaluate and not args.checkpoint_path and any(r == args.name for r in args.roles):
