@@ -109,3 +109,10 @@ def test_help_prints_usage_and_exits_zero(tmp_path):
     proc = run_main("--help", cwd=tmp_path)
     assert proc.returncode == 0 and "usage: python src/main.py" in proc.stdout
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("key", ["ppo_epochs", "ppo_minibatches", "moa_epochs", "moa_minibatches", "omg_epochs"])
+def test_update_counts_must_be_positive(key):
+    from helpers import make_args
+    with pytest.raises(ConfigError, match=f"{key} must be >= 1 \\(updates per rollout\\), got 0"):
+        make_args("hop_plus", **{key: 0})

@@ -1,7 +1,9 @@
 """MOA: learns rule-based co-players' next actions from the current episodes only."""
 import numpy as np
+import pytest
 import torch
 
+from components.action_selectors import masked_logits
 from helpers import make_experiment
 from modules.opponent_models import MOA
 from modules.opponent_models.ego import coplayer_slots, ego_slots, onehot_or_zero, previous_actions_onehot
@@ -44,3 +46,25 @@ def test_moa_learns_ns_and_nh_coplayers_well_above_chance():
     assert stats["moa_top1_NS"] > 0.7 and stats["moa_top1_NH"] > 0.6, stats
     assert stats["moa_top3"] >= stats["moa_top1"]
     assert any(key.startswith("moa_recall_a") for key in stats)
+
+
+def test_moa_takes_one_step_per_minibatch_and_reports_accuracy_before_them():
+    exp = make_experiment("hop_plus", use_subgoal=False, roles=["hop_plus", "NS", "NH", "RAND"],
+                          env_args__layout=LAYOUT, env_args__episode_limit=10, batch_size_run=8, buffer_size=8,
+                          batch_size=8, moa_epochs=2, moa_minibatches=3, ppo_epochs=1, ppo_minibatches=1, seed=3)
+    learner = next(lr for lr in exp.learners if lr.name == "moa")
+    moa = exp.mac.modules()["moa"]
+    exp.runner.t_env = 0
+    batch, _ = exp.runner.run()
+    exp.buffer.insert_episode_batch(batch)
+    before = {k: v.clone() for k, v in moa.state_dict().items()}
+    from learners.moa_learner import moa_rows
+    rows = moa_rows(exp.buffer.sample_latest(8), learner.role_index, False)
+    with torch.no_grad():
+        logits = moa(rows["obs"], rows["time"], rows["prev"])
+    stats = learner.train(exp.buffer, 0, 0)
+    state = learner.optimisers["moa"].state_dict()["state"]
+    assert {int(s["step"]) for s in state.values()} == {2 * 3}          # epochs x minibatches Adam steps
+    assert any(not torch.equal(before[k], v) for k, v in moa.state_dict().items())
+    expected = learner.accuracy(masked_logits(logits, rows["avail"]), rows["target"], rows["mask"], rows["role"])
+    assert stats["moa_top1"] == pytest.approx(expected["moa_top1"])   # measured with the weights before any step

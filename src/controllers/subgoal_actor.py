@@ -10,11 +10,11 @@ from components.action_selectors import REGISTRY as SELECTORS
 from components.action_selectors import masked_logits
 from controllers.actors import Actor, StepInputs
 from controllers.policy_networks import PolicyNetworks
-from controllers.subgoal_history import SubgoalHistory
+from controllers.subgoal_history import SubgoalHistory, ego_previous_actions
 from controllers.subgoal_inputs import active_policy_inputs, compose_extra, policy_extra_dim, subgoal_fields, uses_moa
 from modules.opponent_models import MOA, OMGPosterior, StateVAE
 from modules.opponent_models.configs import moa_config, omg_config, vae_config
-from modules.opponent_models.ego import coplayer_slots, ego_slots, onehot_or_zero
+from modules.opponent_models.ego import coplayer_slots
 from modules.opponent_models.saving import check_saved, load_into
 
 MODEL_SEED_OFFSET = 7_919  # opponent models are initialised from their own seed stream
@@ -109,7 +109,7 @@ class SubgoalActor(Actor):
         parts: dict[str, torch.Tensor] = {}
         subgoal = None
         if "omg" in self.models or "moa" in self.inputs:
-            prev = self._previous_actions(inputs, env_idx, slot_idx)
+            prev = ego_previous_actions(inputs.prev_actions, env_idx, slot_idx, self.args.n_actions, "subgoal")
         if "omg" in self.models:
             subgoal = self.history.infer(obs, prev, env_idx, slot_idx, test_mode, generator, extras, advance)
             parts["subgoal"] = subgoal
@@ -122,10 +122,3 @@ class SubgoalActor(Actor):
         if extra is not None:
             extras["policy_extra"] = extra
         return extras
-
-    def _previous_actions(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> torch.Tensor:
-        """All agents' previous actions, ego-first, one-hot ``[M,N,A]`` (zeros at t = 0)."""
-        if inputs.prev_actions is None:
-            raise ValueError("the subgoal actor needs StepInputs.prev_actions (the runner's previous actions)")
-        prev = inputs.prev_actions.to(env_idx.device)[env_idx[:, None], ego_slots(slot_idx, self.args.n_agents)]
-        return onehot_or_zero(prev, self.args.n_actions)

@@ -3,8 +3,20 @@ from __future__ import annotations
 
 import torch
 
+from modules.opponent_models.ego import ego_slots, onehot_or_zero
 from modules.opponent_models.gaussian import reparameterise
 from modules.opponent_models.omg_am import OMGPosterior
+
+
+def ego_previous_actions(prev_actions: torch.Tensor | None, env_idx: torch.Tensor, slot_idx: torch.Tensor,
+                         n_actions: int, actor: str) -> torch.Tensor:
+    """All agents' previous actions ``prev_actions [B,N]`` (the runner's, -1 at t = 0) seen from
+    each row's slot: one-hot, ego-first ``[M,N,A]``, zeros at t = 0. ``actor`` names the caller
+    in the error raised when the runner gave none."""
+    if prev_actions is None:
+        raise ValueError(f"actor '{actor}' needs StepInputs.prev_actions (the runner's previous actions)")
+    prev = prev_actions.to(env_idx.device)[env_idx[:, None], ego_slots(slot_idx, prev_actions.shape[1])]
+    return onehot_or_zero(prev, n_actions)
 
 
 class SubgoalHistory:

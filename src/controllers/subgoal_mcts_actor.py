@@ -20,11 +20,10 @@ from controllers.actors import Actor, StepInputs
 from controllers.mcts_actor import TorchSearchModels
 from controllers.policy_networks import PolicyNetworks
 from controllers.subgoal_actor import build_opponent_models
-from controllers.subgoal_history import SubgoalHistory
+from controllers.subgoal_history import SubgoalHistory, ego_previous_actions
 from controllers.subgoal_inputs import active_policy_inputs, subgoal_fields
 from envs.grid_core import STAY
 from modules.coplayer_model import SubgoalCoplayerModel
-from modules.opponent_models.ego import ego_slots, onehot_or_zero
 from modules.opponent_models.gaussian import reparameterise
 from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
 from planners.subgoal_goals import GOAL_UPDATES, RootPosterior, make_subgoal_goals
@@ -64,13 +63,9 @@ class SubgoalMCTSActor(Actor):
 
     def root_posterior(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> RootPosterior:
         """Advance the rows' real OMG_AM history by this step and return the posterior at the roots."""
-        if inputs.prev_actions is None:
-            raise ValueError("actor 'mcts_subgoal' needs StepInputs.prev_actions (the runner's previous actions)")
-        device = self.args.device
-        prev = inputs.prev_actions.to(device)[env_idx[:, None], ego_slots(slot_idx, self.args.n_agents)]
+        prev = ego_previous_actions(inputs.prev_actions, env_idx, slot_idx, self.args.n_actions, "mcts_subgoal")
         with torch.inference_mode():
-            x, cond = self.history.step(inputs.obs[env_idx, slot_idx].to(device), onehot_or_zero(prev, self.args.n_actions),
-                                        env_idx, slot_idx)
+            x, cond = self.history.step(inputs.obs[env_idx, slot_idx].to(self.args.device), prev, env_idx, slot_idx)
             mu, log_var = self.omg.posterior(x, cond)
         return RootPosterior(x, cond, mu, log_var)
 
