@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from utils.errors import ConfigError
-from utils.results_table import build_table, find_runs, render_markdown
+from utils.results_table import build_table, coplayers, find_runs, render_markdown
 from utils.sweep import BackendOptions, Sweep, run_local
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,4 +107,8 @@ def test_coplayers_column_is_shared_across_algorithms(fake_runs):
     assert table.cells[("ppo", "1 NS")].values == [3.0, 5.0, 10.0, 100.0]
     assert table.cells[("ppo", "self-play")].values == [4.0] and table.cells[("hop", "self-play")].values == [9.0]
     assert table.cells[("hop", "NS+NH+RAND")].values == [1.0]
+    frozen = "ckpt:results/models/ppo__stag_hunt_small__ppo-NSx3__seed0__2026-11-22_07-00-00/200000"
+    assert coplayers({"name": "hop", "roles": ["hop", frozen, frozen, frozen]}) == \
+        "3 ckpt:ppo__stag_hunt_small__ppo-NSx3__seed0"
+    assert coplayers({"name": "hop", "roles": ["hop", "ckpt:saved/policy"]}) == "1 ckpt:policy"
     assert set(build_table(runs, "test_return_mean", ["from_checkpoint"], [], statuses=None).rows) == {"False"}

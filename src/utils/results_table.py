@@ -61,12 +61,23 @@ def find_runs(roots: list[str]) -> list[SacredRun]:
 def coplayers(config: dict) -> str:
     """Who the learned role plays with: ``self-play`` when every slot is learned, else the other
     roles compacted (``[hop,NS,NS,NS]`` -> ``3 NS``, ``[ppo,NS,NH,RAND]`` -> ``NS+NH+RAND``), so
-    runs of different algorithms against the same co-players share a column."""
-    others = [r for r in config["roles"] if r != config["name"]]
+    runs of different algorithms against the same co-players share a column. A frozen
+    ``ckpt:<dir>`` co-player is named by its run token without the time stamp (``ckpt_label``)."""
+    others = [ckpt_label(r) for r in config["roles"] if r != config["name"]]
     if not others:
         return "self-play"
     names = list(dict.fromkeys(others))
     return f"{len(others)} {names[0]}" if len(names) == 1 else "+".join(others)
+
+
+def ckpt_label(role: str) -> str:
+    """``ckpt:results/models/ppo__stag_hunt_small__ppo-NSx3__seed0__<stamp>/200000`` ->
+    ``ckpt:ppo__stag_hunt_small__ppo-NSx3__seed0``; other roles unchanged."""
+    if not role.startswith("ckpt:"):
+        return role
+    parts = [p for p in role[len("ckpt:"):].replace("\\", "/").split("/") if p]
+    tokens = [p for p in parts if p.count("__") >= 4]
+    return "ckpt:" + (tokens[-1].rsplit("__", 1)[0] if tokens else (parts[-1] if parts else ""))
 
 
 def from_checkpoint(config: dict) -> bool:
