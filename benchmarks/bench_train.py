@@ -1,4 +1,5 @@
-"""Training throughput: env steps/s of rollout + update (one JSON line per setting).
+"""Training throughput: env steps/s of rollout + update (one JSON line per setting), with the
+seconds per iteration of the rollout and of each learner's update.
 
     python benchmarks/bench_train.py [--iterations 10] [--threads 2] [--algs ppo] [--envs stag_hunt_small stag_hunt]
 """
@@ -25,21 +26,25 @@ def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dic
     args = prepare_args(build_config(alg, env, config))
     exp = Experiment(args, Logger(get_logger()))
     exp.train_step()                                      # warm-up (allocations, first Adam step)
-    rollout = update = 0.0
+    rollout = 0.0
+    per_learner = {learner.name: 0.0 for learner in exp.learners}
     start_steps = exp.runner.t_env
     for _ in range(iterations):
         t0 = time.perf_counter()
         batch, _ = exp.runner.run()
         exp.buffer.insert_episode_batch(batch)
-        t1 = time.perf_counter()
+        rollout += time.perf_counter() - t0
         for learner in exp.learners:
+            t1 = time.perf_counter()
             learner.train(exp.buffer, exp.runner.t_env, 0)
-        update += time.perf_counter() - t1
-        rollout += t1 - t0
+            per_learner[learner.name] += time.perf_counter() - t1
+    update = sum(per_learner.values())
     steps = exp.runner.t_env - start_steps
     return {"bench": "train", "alg": alg, "env": env, "batch_size_run": batch_size, "threads": torch.get_num_threads(),
             "env_steps": steps, "env_steps_per_s": round(steps / (rollout + update), 1),
             "rollout_env_steps_per_s": round(steps / rollout, 1), "update_s_per_iteration": round(update / iterations, 4),
+            "rollout_s_per_iteration": round(rollout / iterations, 4),
+            "update_s_per_learner": {name: round(t / iterations, 4) for name, t in per_learner.items()},
             "overrides": overrides}
 
 
