@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from utils.errors import ConfigError  # noqa: E402
 from utils.plotting import LABEL_KEYS, expand_run_dirs, plot_curves  # noqa: E402
+from utils.results_table import parse_where  # noqa: E402
 
 
 def main() -> int:
@@ -29,6 +30,8 @@ def main() -> int:
                         help=f"config keys that make a curve (default: {' '.join(LABEL_KEYS)})")
     parser.add_argument("--smooth", type=int, default=1, metavar="K",
                         help="trailing mean over K logged points per run (e.g. per-episode adaptation returns)")
+    parser.add_argument("--where", nargs="*", default=[], metavar="KEY=V",
+                        help="only runs with these config values (derived keys too, e.g. 'coplayers=3 NS')")
     parser.add_argument("--all-statuses", action="store_true", help="also plot runs found that are not COMPLETED")
     parser.add_argument("--reference", nargs="*", default=[], metavar="NAME=VALUE",
                         help="dashed horizontal reference lines, e.g. NS=2.55")
@@ -36,7 +39,8 @@ def main() -> int:
     try:
         references = {name: float(value) for name, value in (r.split("=", 1) for r in opts.reference)}
         run_dirs = expand_run_dirs(opts.runs, None if opts.all_statuses else ("COMPLETED",))
-        groups = plot_curves(run_dirs, opts.key, opts.out, opts.title, references, opts.group_by, opts.smooth)
+        groups = plot_curves(run_dirs, opts.key, opts.out, opts.title, references, opts.group_by, opts.smooth,
+                             parse_where(opts.where))
     except (ValueError, ConfigError) as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2

@@ -15,9 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from utils.config import parse_yaml  # noqa: E402
 from utils.errors import ConfigError  # noqa: E402
-from utils.results_table import build_table, find_runs, render_markdown, repeated_runs  # noqa: E402
+from utils.results_table import build_table, find_runs, parse_where, render_markdown, repeated_runs  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -33,12 +32,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
     opts = p.parse_args(argv)
     try:
-        where = {}
-        for item in opts.where:
-            key, eq, value = item.partition("=")
-            if not eq:
-                raise ConfigError(f"--where: expected key=value, got '{item}'")
-            where[key] = parse_yaml(value)
+        where = parse_where(opts.where)
         runs = find_runs(opts.roots)
         table = build_table(runs, opts.metric, opts.rows, opts.cols, opts.last, where,
                             None if opts.all_statuses else ("COMPLETED",))

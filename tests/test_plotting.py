@@ -63,3 +63,23 @@ def test_smoothing_is_a_trailing_mean(tmp_path):
     assert smooth(curve, 1) is curve
     with pytest.raises(ValueError, match="fewer than the smoothing window 4"):
         smooth(curve, 4)
+
+
+def test_where_selects_runs_by_config_and_derived_keys(tmp_path):
+    from utils.results_table import parse_where
+    ns = write_run(tmp_path, 1, 0, [0.0, 1.0, 2.0], roles=("ppo", "NS", "NS", "NS"))
+    nh = write_run(tmp_path, 2, 0, [0.0, 1.0, 2.0], roles=("ppo", "NH", "NH", "NH"))
+    groups = plot_curves([ns, nh], "test_return_mean", str(tmp_path / "w.png"), where=parse_where(["coplayers=3 NS"]))
+    assert groups == {"ppo | stag_hunt_small | ppo-NS-NS-NS": 1}
+    with pytest.raises(ValueError, match="none of the 2 runs has"):
+        plot_curves([ns, nh], "test_return_mean", str(tmp_path / "x.png"), where={"seed": 5})
+    with pytest.raises(Exception, match="expected key=value, got 'seed'"):
+        parse_where(["seed"])
+
+
+def test_more_curves_than_colours_change_line_style(tmp_path):
+    from utils.plotting import curve_style
+    styles = [curve_style(i) for i in range(40)]
+    assert len(set(styles)) == 40 and styles[:10] == [(i, "-") for i in range(10)] and styles[10] == (0, "--")
+    runs = [write_run(tmp_path, i, i, [0.0, float(i), 1.0]) for i in range(12)]
+    assert len(plot_curves(runs, "test_return_mean", str(tmp_path / "many.png"), label_keys=["seed"])) == 12

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils.results_table import config_value, find_runs, format_key
+from utils.results_table import config_value, find_runs, format_key, matches
 
 
 @dataclass
@@ -91,25 +91,53 @@ def mean_std(curves: list[RunCurve], points: int = 100) -> tuple[np.ndarray, np.
     return grid, stacked.mean(axis=0), stacked.std(axis=0)
 
 
+def select_runs(run_dirs: list[str], where: dict | None) -> list[str]:
+    """The run folders whose ``config.json`` has every ``where`` value (see ``results_table.matches``)."""
+    if not where:
+        return list(run_dirs)
+    selected = []
+    for run_dir in run_dirs:
+        with open(os.path.join(run_dir, "config.json")) as f:
+            if matches(json.load(f), where):
+                selected.append(run_dir)
+    if not selected:
+        raise ValueError(f"none of the {len(run_dirs)} runs has {where}")
+    return selected
+
+
+LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def curve_style(index: int) -> tuple[int, str]:
+    """(tab10 colour index, line style) of the ``index``-th curve: the style changes after every
+    10 curves (the colour cycle), so up to 40 curves stay distinguishable."""
+    return index % 10, LINE_STYLES[(index // 10) % len(LINE_STYLES)]
+
+
 def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = None,
                 references: dict[str, float] | None = None,
-                label_keys: tuple[str, ...] | list[str] = LABEL_KEYS, window: int = 1) -> dict[str, int]:
+                label_keys: tuple[str, ...] | list[str] = LABEL_KEYS, window: int = 1,
+                where: dict | None = None) -> dict[str, int]:
     """Plot ``key`` against its logged x (env steps; episodes for ``adapt_*``), one line (mean ± std
     over its runs) per label, plus dashed horizontal ``references`` (e.g. a rule-based agent's
-    return); each run is first smoothed over ``window`` points; returns runs per label."""
+    return); only runs matching ``where``; each run is first smoothed over ``window`` points;
+    returns runs per label."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     groups: dict[str, list[RunCurve]] = {}
-    for run_dir in run_dirs:
+    for run_dir in select_runs(run_dirs, where):
         curve = smooth(load_curve(run_dir, key, label_keys), window)
         groups.setdefault(curve.label, []).append(curve)
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for label, curves in sorted(groups.items()):
+    colours = plt.get_cmap("tab10")
+    for index, (label, curves) in enumerate(sorted(groups.items())):
         x, mean, std = mean_std(curves)
-        ax.plot(x, mean, label=f"{label} (n={len(curves)})")
-        ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+        colour_index, style = curve_style(index)
+        colour = colours(colour_index)
+        ax.plot(x, mean, label=f"{label} (n={len(curves)})", color=colour, linestyle=style)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.25, color=colour)
     for name, value in (references or {}).items():
         ax.axhline(value, linestyle="--", linewidth=1, color="gray")
         ax.annotate(f"{name} = {value:g}", (0, value), textcoords="offset points", xytext=(4, 3), fontsize=8)

@@ -86,6 +86,26 @@ def from_checkpoint(config: dict) -> bool:
     return bool(config.get("checkpoint_path") or config.get("adapt_checkpoint"))
 
 
+def parse_where(items: list[str]) -> dict[str, Any]:
+    """``["coplayers=3 NS", "t_max=2000"]`` -> ``{"coplayers": "3 NS", "t_max": 2000}`` (yaml values)."""
+    from utils.config import parse_yaml
+    where: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"--where: expected key=value, got '{item}'")
+        where[key] = parse_yaml(value)
+    return where
+
+
+def matches(config: dict, where: dict[str, Any] | None) -> bool:
+    """Whether a run's config has every ``where`` value (config keys, dotted keys or ``DERIVED_KEYS``)."""
+    try:
+        return all(config_value(config, k) == v for k, v in (where or {}).items())
+    except KeyError:
+        return False
+
+
 # Keys computed from a run's config (usable in --rows / --cols / --where like config keys).
 DERIVED_KEYS = {"coplayers": coplayers, "from_checkpoint": from_checkpoint}
 
@@ -174,10 +194,7 @@ def build_table(runs: list[SacredRun], metric: str, rows: list[str], cols: list[
         if statuses is not None and run.status not in statuses:
             skipped.append(f"{run.path}: status {run.status}")
             continue
-        try:
-            if any(config_value(run.config, k) != v for k, v in (where or {}).items()):
-                continue
-        except KeyError:
+        if not matches(run.config, where):
             continue
         name = metric_name(metric, run.config)
         if name not in run.metrics:
