@@ -2,12 +2,14 @@
 seconds per iteration of the rollout and of each learner's update.
 
     python benchmarks/bench_train.py [--iterations 10] [--threads 2] [--algs ppo] [--envs stag_hunt_small stag_hunt]
+    python benchmarks/bench_train.py --algs ppo hop_plus --envs stag_hunt_small --repeats 5   # medians, ratio
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -56,13 +58,29 @@ def main() -> None:
     parser.add_argument("--algs", nargs="+", default=["ppo"])
     parser.add_argument("--envs", nargs="+", default=["stag_hunt_small", "stag_hunt"])
     parser.add_argument("--set", nargs="*", default=[], help="extra overrides key=value (yaml values)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="measure every (alg, env) this many times, the algs interleaved, then print the "
+                             "medians and each alg's median ratio to the first alg (for a machine whose speed drifts)")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
     from utils.config import parse_yaml
     overrides = {k: parse_yaml(v) for k, v in (s.split("=", 1) for s in opts.set)}
-    for alg in opts.algs:
+    figures: dict[tuple[str, str], list[float]] = {}
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for _ in range(opts.repeats):
         for env in opts.envs:
-            print(json.dumps(measure(alg, env, opts.batch_size, opts.iterations, overrides)), flush=True)
+            for alg in opts.algs:
+                result = measure(alg, env, opts.batch_size, opts.iterations, overrides)
+                print(json.dumps(result), flush=True)
+                figures.setdefault((alg, env), []).append(result["env_steps_per_s"])
+                first = figures[(opts.algs[0], env)][-1]
+                ratios.setdefault((alg, env), []).append(result["env_steps_per_s"] / first)
+    if opts.repeats > 1:
+        for (alg, env), values in figures.items():
+            print(json.dumps({"bench": "train_median", "alg": alg, "env": env, "repeats": opts.repeats,
+                              "env_steps_per_s": round(statistics.median(values), 1),
+                              f"ratio_to_{opts.algs[0]}": round(statistics.median(ratios[(alg, env)]), 3),
+                              "ratios": [round(r, 3) for r in ratios[(alg, env)]]}), flush=True)
 
 
 if __name__ == "__main__":
