@@ -66,7 +66,8 @@ class Experiment:
         directory = os.path.join(args.local_results_path, "models", args.unique_token, str(runner.t_env))
         state = {"t_env": runner.t_env, "episode": self.episode, "train_episodes": runner.train_episodes,
                  "test_episodes": runner.test_episodes, "last_test": self.last_test, "last_log": self.last_log,
-                 "mac": self.mac.state_dict(), "buffer_rng": self.buffer.rng_state()}
+                 "mac": self.mac.state_dict(), "buffer_rng": self.buffer.rng_state(),
+                 "learners": {learner.name: learner.state_dict() for learner in self.learners}}
         if args.save_buffer:
             state["buffer"] = self.buffer.state_dict()
         save_checkpoint(directory, self._modules(), self._optimisers(), state)
@@ -84,6 +85,8 @@ class Experiment:
         self.last_save = runner.t_env
         self.mac.load_state_dict(state["mac"])
         self.buffer.set_rng_state(state["buffer_rng"])
+        for learner in self.learners:                  # absent in checkpoints written before session 3
+            learner.load_state_dict(state.get("learners", {}).get(learner.name, {}))
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
         self.logger.console.info(f"resumed from {directory} at t_env={step}")

@@ -20,6 +20,24 @@ class Learner:
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         self.mac, self.scheme, self.logger, self.args = mac, scheme, logger, args
         self.optimisers: dict[str, torch.optim.Optimizer] = {}
+        self.generator: torch.Generator | None = None
+
+    def seed_generator(self, offset: int) -> torch.Generator:
+        """This learner's own random stream, seeded with ``seed + offset``; checkpoints carry its
+        state (``state_dict``), so a resumed run draws what the uninterrupted one would have."""
+        self.generator = torch.Generator().manual_seed(int(self.args.seed) + offset)
+        return self.generator
+
+    def state_dict(self) -> dict:
+        """Non-module state to checkpoint: the random stream's state."""
+        return {} if self.generator is None else {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        if "generator" in state:
+            if self.generator is None:
+                raise ValueError(f"checkpoint has a random stream for learner '{self.name}', which has none")
+            self.generator.set_state(state["generator"])
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:

@@ -39,7 +39,7 @@ class MBRLPPOLearner(PPOLearner):
             modules["world_model"], modules["policy"], modules["moa"], modules.get("omg"), active_policy_inputs(args),
             grid_rules(args)), args)
         self.n_imagined = round(args.batch_size_run * (1 - args.real_ratio) / args.real_ratio)
-        self.generator = torch.Generator().manual_seed(int(args.seed) + IMAGINATION_SEED_OFFSET)
+        self.seed_generator(IMAGINATION_SEED_OFFSET)
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
         if self.role_index is None:

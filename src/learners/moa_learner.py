@@ -34,7 +34,7 @@ class MOALearner(Learner):
         self.role_index = mac.role_index[mac.learned_role.name]
         self.role_names = [role.name for role in mac.roles]
         self.optimisers["moa"] = torch.optim.Adam(self.moa.parameters(), lr=args.moa_lr, eps=args.optim_eps)
-        self.generator = torch.Generator().manual_seed(int(args.seed) + MOA_SEED_OFFSET)
+        self.seed_generator(MOA_SEED_OFFSET)
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:

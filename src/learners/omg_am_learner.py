@@ -38,7 +38,7 @@ class OMGAMLearner(Learner):
         self.role_index = mac.role_index[mac.learned_role.name]
         self.inputs = active_policy_inputs(args)
         self.recon = RECON_LOSSES[args.recon_loss]
-        self.generator = torch.Generator().manual_seed(int(args.seed) + 1)
+        self.seed_generator(1)
         self.optimisers["omg"] = torch.optim.Adam(self.omg.parameters(), lr=args.omg_lr, eps=args.optim_eps)
 
     @classmethod

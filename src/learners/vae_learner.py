@@ -22,7 +22,7 @@ class VAELearner(Learner):
         if self.vae is None:
             raise ConfigError("learner 'vae' needs an actor with a VAE prior (actor: subgoal, use_subgoal: True)")
         self.updates = 0
-        self.generator = torch.Generator().manual_seed(int(args.seed) + 2)
+        self.seed_generator(2)
         self.optimisers["vae"] = torch.optim.Adam(self.vae.parameters(), lr=args.vae_lr, eps=args.optim_eps)
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
@@ -39,3 +39,10 @@ class VAELearner(Learner):
         self.optimise("vae", loss, "VAE loss (vae)", t_env, self.vae.parameters())
         self.updates += 1
         return stats
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "updates": self.updates}      # the KL warm-up's position
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.updates = state.get("updates", self.updates)
