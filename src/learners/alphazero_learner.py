@@ -7,6 +7,7 @@ from munch import Munch
 from components.action_selectors import masked_logits
 from learners.base import Learner
 from learners.hop_data import agent_rows, discounted_returns, sample_episodes
+from learners.optimisers import adam
 from utils.errors import ConfigError
 
 
@@ -23,7 +24,7 @@ class AlphaZeroLearner(Learner):
             raise ConfigError(f"learner 'alphazero' needs the per-step 'mcts_policy' written by actor 'mcts', "
                               f"got actor '{args.actor}'")
         self.role_index = mac.role_index[mac.learned_role.name]
-        self.optimisers["policy"] = torch.optim.Adam(mac.policy.parameters(), lr=args.lr, eps=args.optim_eps)
+        self.optimisers["policy"] = adam(mac.policy.parameters(), args.lr, args.optim_eps)
 
     def samples(self, batch) -> dict[str, torch.Tensor]:
         rows = agent_rows(batch)

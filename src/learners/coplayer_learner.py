@@ -8,6 +8,7 @@ from munch import Munch
 from components.action_selectors import masked_logits
 from learners.base import Learner
 from learners.hop_data import sample_episodes
+from learners.optimisers import adam
 from utils.errors import ConfigError
 
 
@@ -26,8 +27,7 @@ class CoplayerModelLearner(Learner):
                               f"{self.module_name}), got actor '{args.actor}'")
         self.model = mac.modules()[self.module_name]
         self.role_index = mac.role_index[mac.learned_role.name]
-        self.optimisers[self.module_name] = torch.optim.Adam(self.model.parameters(), lr=args.coplayer_lr,
-                                                             eps=args.optim_eps)
+        self.optimisers[self.module_name] = adam(self.model.parameters(), args.coplayer_lr, args.optim_eps)
 
     def samples(self, batch) -> dict[str, torch.Tensor] | None:
         """Labelled co-player steps of ``batch`` (with ``action`` and ``avail`` entries), or None."""

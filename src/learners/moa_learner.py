@@ -9,6 +9,7 @@ from components.action_selectors import masked_logits
 from controllers.subgoal_inputs import subgoal_fields
 from learners.base import Learner
 from learners.focal_sequences import focal_sequences
+from learners.optimisers import adam
 from utils.errors import ConfigError
 
 MOA_SEED_OFFSET = 2  # the minibatch order has its own random stream (the policy's is untouched)
@@ -33,7 +34,7 @@ class MOALearner(Learner):
             raise ConfigError(f"learner 'moa' needs an actor that owns a MOA (actor: subgoal), got actor '{args.actor}'")
         self.role_index = mac.role_index[mac.learned_role.name]
         self.role_names = [role.name for role in mac.roles]
-        self.optimisers["moa"] = torch.optim.Adam(self.moa.parameters(), lr=args.moa_lr, eps=args.optim_eps)
+        self.optimisers["moa"] = adam(self.moa.parameters(), args.moa_lr, args.optim_eps)
         self.seed_generator(MOA_SEED_OFFSET)
 
     @classmethod

@@ -7,6 +7,7 @@ from munch import Munch
 from controllers.subgoal_inputs import active_policy_inputs, compose_extra, subgoal_fields
 from learners.base import Learner
 from learners.focal_sequences import FocalSequences, focal_sequences
+from learners.optimisers import adam
 from modules.opponent_models.gaussian import kl_divergence, reparameterise
 from modules.opponent_models.recon import RECON_LOSSES
 from modules.opponent_models.selector import select_subgoal
@@ -39,7 +40,7 @@ class OMGAMLearner(Learner):
         self.inputs = active_policy_inputs(args)
         self.recon = RECON_LOSSES[args.recon_loss]
         self.seed_generator(1)
-        self.optimisers["omg"] = torch.optim.Adam(self.omg.parameters(), lr=args.omg_lr, eps=args.optim_eps)
+        self.optimisers["omg"] = adam(self.omg.parameters(), args.omg_lr, args.optim_eps)
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:

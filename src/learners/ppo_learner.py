@@ -7,6 +7,7 @@ from munch import Munch
 from components import masks
 from components.action_selectors import masked_logits
 from learners.base import Learner
+from learners.optimisers import adam
 from utils.errors import ConfigError
 
 
@@ -29,7 +30,7 @@ class PPOLearner(Learner):
             self.role_index = None
             return
         self.role_index = mac.role_index[mac.learned_role.name]
-        self.optimisers["policy"] = torch.optim.Adam(mac.parameters(), lr=args.lr, eps=args.optim_eps)
+        self.optimisers["policy"] = adam(mac.parameters(), args.lr, args.optim_eps)
 
     # ----------------------------------------------------------------------------------
     def _focal_samples(self, batch) -> dict[str, torch.Tensor]:

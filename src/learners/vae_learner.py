@@ -6,6 +6,7 @@ from munch import Munch
 
 from components import masks
 from learners.base import Learner
+from learners.optimisers import adam
 from learners.vae_loss import kl_weight, vae_loss
 from utils.errors import ConfigError
 
@@ -23,7 +24,7 @@ class VAELearner(Learner):
             raise ConfigError("learner 'vae' needs an actor with a VAE prior (actor: subgoal, use_subgoal: True)")
         self.updates = 0
         self.seed_generator(2)
-        self.optimisers["vae"] = torch.optim.Adam(self.vae.parameters(), lr=args.vae_lr, eps=args.optim_eps)
+        self.optimisers["vae"] = adam(self.vae.parameters(), args.vae_lr, args.optim_eps)
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
         batch = buffer.sample_latest(self.args.batch_size_run)

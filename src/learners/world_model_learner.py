@@ -10,6 +10,7 @@ from munch import Munch
 from components import masks
 from learners.base import Learner
 from learners.hop_data import sample_episodes
+from learners.optimisers import adam
 from learners.ppo_learner import gae
 from modules.opponent_models.ego import ego_slots
 from modules.world_model.grid_rules import grid_rules
@@ -81,7 +82,7 @@ class WorldModelLearner(Learner):
         if args.wm_loss == "recon" and self.model.decoder is None:
             raise ConfigError("wm_loss: recon needs wm_decoder: True")
         self.channel_names = grid_rules(args).channel_names
-        self.optimisers["world_model"] = torch.optim.Adam(self.model.parameters(), lr=args.wm_lr, eps=args.optim_eps)
+        self.optimisers["world_model"] = adam(self.model.parameters(), args.wm_lr, args.optim_eps)
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
         batch = sample_episodes(buffer, self.args.batch_size)

@@ -10,6 +10,7 @@ from munch import Munch
 from components import masks
 from components.action_selectors import masked_logits
 from learners.moa_learner import moa_rows
+from learners.optimisers import adam
 from learners.vae_loss import kl_weight, vae_loss
 from modules.opponent_models import MOA, StateVAE
 from modules.opponent_models.configs import moa_config, vae_config
@@ -25,7 +26,7 @@ def _minibatches(n: int, size: int, generator: torch.Generator):
 def train_vae(vae: StateVAE, obs: torch.Tensor, actions: torch.Tensor, args: Munch, logger,
               generator: torch.Generator) -> list[float]:
     """``pretrain_epochs`` passes of minibatch Adam on the states; returns the mean loss per epoch."""
-    opt = torch.optim.Adam(vae.parameters(), lr=args.vae_lr, eps=args.optim_eps)
+    opt = adam(vae.parameters(), args.vae_lr, args.optim_eps)
     updates, history = 0, []
     for epoch in range(args.pretrain_epochs):
         totals: dict[str, float] = {}
@@ -49,7 +50,7 @@ def train_vae(vae: StateVAE, obs: torch.Tensor, actions: torch.Tensor, args: Mun
 
 def train_moa(moa: MOA, rows: dict[str, torch.Tensor], args: Munch, logger, generator: torch.Generator) -> float:
     """MOA (without subgoal input) on every agent as focal; returns the final top-1 accuracy."""
-    opt = torch.optim.Adam(moa.parameters(), lr=args.moa_lr, eps=args.optim_eps)
+    opt = adam(moa.parameters(), args.moa_lr, args.optim_eps)
     for epoch in range(args.pretrain_epochs):
         for idx in _minibatches(rows["obs"].shape[0], args.pretrain_batch_size, generator):
             mask = rows["mask"][idx]
