@@ -43,7 +43,7 @@ def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dic
     update = sum(per_learner.values())
     steps = exp.runner.t_env - start_steps
     return {"bench": "train", "alg": alg, "env": env, "batch_size_run": batch_size, "threads": torch.get_num_threads(),
-            "env_steps": steps, "env_steps_per_s": round(steps / (rollout + update), 1),
+            "iterations": iterations, "env_steps": steps, "env_steps_per_s": round(steps / (rollout + update), 1),
             "rollout_env_steps_per_s": round(steps / rollout, 1), "update_s_per_iteration": round(update / iterations, 4),
             "rollout_s_per_iteration": round(rollout / iterations, 4),
             "update_s_per_learner": {name: round(t / iterations, 4) for name, t in per_learner.items()},
