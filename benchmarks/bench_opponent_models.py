@@ -1,18 +1,19 @@
 """Cost of HOP+'s opponent models per training iteration, against the throughput budget.
 
 Measures ``ppo`` and ``hop_plus`` (``bench_train.measure``) ``--rounds`` times, interleaved, and
-takes medians of the seconds per env step of the rollout and of each learner. Then runs one
-rollout of ``hop_plus`` (B envs) and times each conv trunk's forward and forward+backward over
-that batch's observations. The MOA and OMG_AM updates cannot do with less than the VAE prior's
-encoder forward (selector targets), the OMG_AM encoder forward+backward and one MOA
-forward+backward (MOA's accuracy forward and the selector's policy-trunk forward could in
-principle be reused from elsewhere, so they are not counted).
+takes medians of the seconds per env step of the rollout and of each learner. Then times the
+opponent models' own compute on one rollout's data, one batched call per piece, without data
+gathering or optimiser steps (``model_passes``): the VAE prior's encoder over every observation
+(selector targets), OMG_AM's encoder + GRU unroll + posterior + decoder forward and backward,
+the selector's critic values (policy trunk per focal step, head per candidate), MOA's forward
+and backward over the focal rows, and OMG_AM inference at every acting step of a rollout.
 
 Prints one JSON line: seconds per iteration of the rollout and of each learner, the time left for
-MOA and OMG_AM together if ``hop_plus`` is to reach ``--target`` of PPO's env steps/s, that floor,
-and two upper bounds on the ratio: ``ratio_if_opponent_model_updates_free`` (MOA and OMG_AM
-updates cost nothing, e.g. perfectly hidden on another core) and
-``ratio_if_rollout_inference_free`` (hop_plus's rollout as cheap as PPO's per env step).
+MOA and OMG_AM together if ``hop_plus`` is to reach ``--target`` of PPO's env steps/s, the
+updates' compute floor, and three upper bounds on the ratio:
+``ratio_if_opponent_model_updates_free`` (MOA and OMG_AM updates cost nothing),
+``ratio_if_rollout_inference_free`` (hop_plus's rollout as cheap as PPO's per env step) and
+``ratio_at_model_compute_floor`` (updates and inference reduced to the models' own compute).
 
     python benchmarks/bench_opponent_models.py [--threads 2] [--batch-size 64] [--target 0.7] [--rounds 3]
 """
@@ -118,7 +119,7 @@ def main() -> None:
     parser.add_argument("--env", default="stag_hunt_small")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved ppo / hop_plus measurements (medians)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per conv pass")
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per model pass")
     parser.add_argument("--target", type=float, default=0.7, help="hop_plus env steps/s as a fraction of PPO's")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
