@@ -36,16 +36,17 @@ def check_registry(what: str, name: Any, registry: Mapping[str, Any]) -> None:
 def declared_defaults() -> dict[str, Any]:
     """The config keys that learners and actors declare (``config_defaults``), with their defaults.
 
-    ``build_config`` adds them to ``config/default.yaml``'s keys; a key is declared in one place
-    only (a key declared twice, or also in default.yaml, is an error)."""
+    ``build_config`` adds them to ``config/default.yaml``'s keys; a key has one home (declared with
+    two defaults, or also in default.yaml, is an error)."""
     declared: dict[str, Any] = {}
     owner: dict[str, str] = {}
     for kind, registry in (("learner", learners.REGISTRY), ("actor", controllers.REGISTRY)):
         for name, cls in registry.items():
-            for key, value in cls.config_defaults.items():
-                if key in owner and owner[key] != f"{kind} '{name}'" and declared[key] != value:
-                    raise ConfigError(f"config key '{key}' is declared by {owner[key]} and by {kind} '{name}'")
-                declared[key] = value
+            for key, value in cls.config_defaults.items():     # a subclass inherits its parent's declarations
+                if key in declared and declared[key] != value:
+                    raise ConfigError(f"config key '{key}' is declared by {owner[key]} and, with another default, "
+                                      f"by {kind} '{name}'")
+                declared.setdefault(key, value)
                 owner.setdefault(key, f"{kind} '{name}'")
     return declared
 

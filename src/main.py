@@ -17,7 +17,8 @@ USAGE = """usage: python src/main.py [--config=<alg>] [--env-config=<env>] [with
   --env-config   environment yaml in config/envs/ (default: stag_hunt_small)
   with k=v ...   overrides; nested keys with dots (env_args.grid_size=6), values read as yaml
 
-Every key, with its default and meaning, is listed in config/default.yaml.
+Every shared key, with its default and meaning, is listed in config/default.yaml; a learner's
+or actor's own keys in its class (config_defaults).
 Examples:
   python src/main.py with t_max=1000000 'roles=[ppo,NS,NS,NS]'
   python src/main.py --config=hop_plus --env-config=snowdrift_small with seed=3"""
