@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -38,7 +39,9 @@ def smoke(alg: str, env: str, steps: int, simulations: int, use_cuda: bool, resu
     try:
         if use_cuda:
             torch.cuda.reset_peak_memory_stats()
-        exp = Experiment(prepare_args(load_config(alg, env, overrides)), Logger(get_logger()))
+        console = get_logger()
+        console.setLevel(logging.WARNING)          # stdout holds the JSON lines only
+        exp = Experiment(prepare_args(load_config(alg, env, overrides)), Logger(console))
         exp.train()
         seconds = time.perf_counter() - start
         devices = {name: sorted({p.device.type for p in module.parameters()}) for name, module in exp._modules().items()}
