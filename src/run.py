@@ -22,6 +22,7 @@ from components.episode_buffer import ReplayBuffer
 from runners.episode_stats import EpisodeResults, summarise
 from utils.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from utils.logging import Logger
+from utils.resources import check_buffer_memory
 from utils.seeding import seed_everything
 
 
@@ -38,6 +39,8 @@ class Experiment:
         for cls in learner_classes:
             scheme.update(cls.scheme_fields(args))
         scheme.update(ACTORS[args.actor].scheme_fields(args))
+        check_buffer_memory(ReplayBuffer(scheme, groups, 1, args.episode_limit + 1, preprocess=preprocess,
+                                         device="cpu").memory_bytes(), args.buffer_size)
         self.buffer = ReplayBuffer(scheme, groups, args.buffer_size, args.episode_limit + 1,
                                    preprocess=preprocess, device=args.device, seed=args.seed)
         self.runner.setup(self.buffer.scheme, groups, preprocess, self.mac)
