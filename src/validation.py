@@ -127,7 +127,7 @@ def _check_choice(key: ConfigKey, value: Any, where: str) -> None:
         if value not in names:
             close = difflib.get_close_matches(str(value), [str(n) for n in names], n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{where} = {value!r} is unknown; allowed: {', '.join(sorted(map(str, names)))}.{hint}")
+            raise ConfigError(f"unknown {where} '{value}'. Available: {', '.join(sorted(map(str, names)))}.{hint}")
 
 
 def _check_scalar(key: ConfigKey, value: Any, where: str) -> None:

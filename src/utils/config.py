@@ -35,6 +35,23 @@ def parse_yaml(text: str) -> Any:
     """Parse yaml text with the project's loader."""
     return yaml.load(text, Loader=_Loader)
 
+
+def parse_yaml_value(text: str, where: str) -> Any:
+    """Parse a yaml value given by a user; invalid yaml is a ConfigError naming ``where``."""
+    try:
+        return parse_yaml(text)
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: '{text}' is not valid yaml ({problem})") from None
+
+
+def check_config_name(name: str, what: str, folder: str) -> None:
+    """A --config / --env-config name is a plain file name of ``folder`` (no path, no '..')."""
+    if not name or name != os.path.basename(name) or name.startswith(".") or name.endswith(".yaml"):
+        names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")) if os.path.isdir(folder) else []
+        raise ConfigError(f"{what} '{name}' must be the name of a file in {folder} (no path, no .yaml). "
+                          f"Available: {', '.join(names) or 'none'}")
+
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config")
 DEFAULT_ALG = "ppo"
 DEFAULT_ENV = "stag_hunt_small"
@@ -167,6 +184,8 @@ def _set_dotted(target: dict, dotted: str, value: Any) -> None:
 def build_config(alg: str = DEFAULT_ALG, env: str = DEFAULT_ENV, overrides: dict | None = None,
                  config_dir: str = CONFIG_DIR) -> dict:
     """Merge default < env < alg < overrides into one plain dict, validating every key."""
+    check_config_name(alg, "--config", os.path.join(config_dir, "algs"))
+    check_config_name(env, "--env-config", os.path.join(config_dir, "envs"))
     config = load_yaml(os.path.join(config_dir, "default.yaml"), "default config")
     env_cfg = load_yaml(os.path.join(config_dir, "envs", f"{env}.yaml"), "env config (--env-config)")
     config = merge_checked(config, env_cfg, f"config/envs/{env}.yaml")

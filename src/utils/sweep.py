@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from utils.config import build_config, parse_yaml
+from utils.config import build_config, parse_yaml, parse_yaml_value
 from utils.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,7 +46,7 @@ def parse_assignment(text: str, what: str) -> tuple[str, Any]:
         raise ConfigError(f"{what}: expected key=value, got '{text}'")
     if key in RESERVED:
         raise ConfigError(f"{what}: '{key}' is set by the sweep (use --seeds; runs get their own folders)")
-    return key, parse_yaml(raw)
+    return key, parse_yaml_value(raw, f"{what} {key}")
 
 
 def check_grid_entry(key: str, values: Any) -> tuple[str, list]:
@@ -68,7 +68,7 @@ def load_grid_file(path: str) -> dict[str, list]:
     if not os.path.isfile(path):
         raise ConfigError(f"--grid-file: {path} not found")
     with open(path) as f:
-        data = parse_yaml(f.read())
+        data = parse_yaml_value(f.read(), f"--grid-file {path}")
     if not isinstance(data, dict):
         raise ConfigError(f"--grid-file: {path} must map keys to lists of values")
     return dict(check_grid_entry(str(key), values) for key, values in data.items())
