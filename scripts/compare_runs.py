@@ -1,6 +1,9 @@
-"""Do two runs log exactly the same numbers? Compares every metric both Sacred runs logged, value
-by value, over the steps both reached (e.g. a short re-run of a recorded sweep run after a code
-change that must not alter results). Exit status 0 when identical, 1 when not.
+"""Do two runs log exactly the same numbers? Compares every metric value by value at equal env
+steps, over the steps both runs cover (e.g. a short re-run of a recorded sweep run after a code
+change that must not alter results, or a resumed run against its uninterrupted twin). A series or
+a step inside that range that only one run logged is reported and makes the runs NOT identical.
+A run whose heartbeat stopped without a final status is shown as DEAD. Exit status 0 when
+identical, 1 when not, 2 on bad arguments.
 
     python scripts/compare_runs.py results/sweeps/i6_hop_plus/roles=hop_plus-NSx3__seed0/sacred/1 /tmp/rerun/sacred/1
     python scripts/compare_runs.py RUN_A RUN_B --until 40000
@@ -32,16 +35,26 @@ def main(argv: list[str]) -> int:
     p.add_argument("--until", type=int, default=None, help="compare only values logged at env steps <= this")
     opts = p.parse_args(argv)
     try:
+        if opts.until is not None and opts.until < 0:
+            raise ConfigError(f"--until must be >= 0, got {opts.until}")
         a, b = _one_run(opts.run_a), _one_run(opts.run_b)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     diff = diff_metrics(a.metrics, b.metrics, opts.until)
-    print(f"{diff.series} metric series, {diff.values} values compared")
+    print(f"A = {a.path} ({a.status}), B = {b.path} ({b.status})")
+    window = f"env steps {diff.window[0]}..{diff.window[1]}" if diff.window else "no env steps in common"
+    print(f"{diff.series} metric series, {diff.values} values compared at equal steps over {window}")
     for name, (step, value_a, value_b) in diff.differing.items():
         print(f"  differs: {name} at step {step}: {value_a!r} vs {value_b!r}")
-    if diff.only_in_one:
-        print(f"  logged by one run only: {', '.join(diff.only_in_one)}")
+    for name, (run, steps) in diff.missing_steps.items():
+        shown = ", ".join(map(str, steps[:5])) + (f", ... ({len(steps)} steps)" if len(steps) > 5 else "")
+        print(f"  missing steps: {name}: run {run} lacks step(s) {shown}")
+    for run in ("A", "B"):
+        lacking = [name for name, has in diff.only_in_one.items() if has != run]
+        if lacking:
+            print(f"  missing series: run {run} lacks {len(lacking)} of "
+                  f"{diff.series + len(diff.only_in_one)} series: {', '.join(lacking)}")
     print("identical" if diff.identical else "NOT identical")
     return 0 if diff.identical else 1
 

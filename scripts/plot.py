@@ -37,6 +37,11 @@ def main() -> int:
                         help="dashed horizontal reference lines, e.g. NS=2.55")
     opts = parser.parse_args()
     try:
+        if opts.smooth < 1:
+            raise ValueError(f"--smooth must be >= 1, got {opts.smooth}")
+        bad = [r for r in opts.reference if "=" not in r]
+        if bad:
+            raise ValueError(f"--reference: expected NAME=VALUE, got '{bad[0]}'")
         references = {name: float(value) for name, value in (r.split("=", 1) for r in opts.reference)}
         run_dirs = expand_run_dirs(opts.runs, None if opts.all_statuses else ("COMPLETED",))
         groups = plot_curves(run_dirs, opts.key, opts.out, opts.title, references, opts.group_by, opts.smooth,
@@ -44,6 +49,9 @@ def main() -> int:
     except (ValueError, ConfigError) as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"plot: error: cannot write {opts.out}: {e.strerror or e}", file=sys.stderr)
+        return 1
     for label, count in groups.items():
         print(f"{label}: {count} run(s)")
     print(f"wrote {opts.out}")

@@ -29,15 +29,33 @@ def test_first_difference_is_reported_and_until_stops_before_it():
     assert diff_metrics(A, b, until=100).identical
 
 
-def test_shorter_run_is_compared_over_its_steps_and_extra_series_are_listed():
+def test_shorter_run_is_compared_over_its_steps_and_missing_series_make_it_differ():
     b = {"loss": series([0, 100], [1.0, 0.5]), "moa_top1": series([0], [0.8])}
     diff = diff_metrics(A, b)
-    assert diff.identical and diff.values == 2 and diff.only_in_one == ["moa_top1", "return"]
+    assert diff.values == 2 and diff.window == (0, 100)
+    assert diff.only_in_one == {"moa_top1": "B", "return": "A"} and not diff.identical
 
 
-def test_runs_logged_at_different_steps_differ():
-    b = {"loss": series([0, 101, 200], [1.0, 0.5, 0.25])}
-    assert diff_metrics(A, b).differing == {"loss": (100, 0.5, 0.5)}
+def test_runs_logged_at_different_steps_report_the_missing_steps():
+    b = {"loss": series([0, 101, 200], [1.0, 0.5, 0.25]), "return": A["return"]}
+    diff = diff_metrics(A, b)
+    assert not diff.identical and not diff.differing
+    assert diff.missing_steps == {"loss": ("A", [101])}
+
+
+def test_resumed_run_is_compared_by_step_not_by_position():
+    """A run resumed at step 100 logs from there on: equal values at equal steps are identical."""
+    resumed = {name: series(entry["steps"][1:], entry["values"][1:]) for name, entry in A.items()}
+    diff = diff_metrics(A, resumed)
+    assert diff.identical and diff.window == (100, 200) and diff.values == 4
+
+
+def test_a_step_missing_inside_the_common_range_is_reported():
+    b = json.loads(json.dumps(A))
+    for entry in b.values():
+        del entry["steps"][1], entry["values"][1], entry["timestamps"][1]
+    diff = diff_metrics(A, b)
+    assert not diff.identical and diff.missing_steps == {"loss": ("B", [100]), "return": ("B", [100])}
 
 
 def test_nothing_compared_is_not_identical():
