@@ -75,6 +75,16 @@ def resolve_resume(path: str) -> str:
     return path
 
 
+def token_to_continue(model_dir: str, results: str) -> str:
+    """The run token of ``model_dir`` (``<results>/models/<token>``), which a run resumed in place
+    keeps writing to; a folder elsewhere is refused (the run would write outside its results)."""
+    parent = os.path.dirname(os.path.abspath(model_dir.rstrip(os.sep)))
+    if parent != os.path.abspath(os.path.join(results, "models")):
+        raise ConfigError(f"resume_in_place: checkpoint_path '{model_dir}' must be a model folder "
+                          f"{os.path.join(results, 'models')}/<token> of this run's local_results_path")
+    return os.path.basename(model_dir.rstrip(os.sep))
+
+
 def _quiet_logger():
     from utils.logging import Logger
     console = logging.getLogger("hopplus.preflight")
@@ -122,6 +132,8 @@ def preflight(args: Munch) -> None:
     check_results_writable(args.local_results_path)
     if args.checkpoint_path:
         args.checkpoint_path = resolve_resume(args.checkpoint_path)
+    if args.resume_in_place:
+        args.unique_token = token_to_continue(args.checkpoint_path, args.local_results_path)
     for text in warnings_for(args):
         print(f"hopplus: warning: {text}", file=sys.stderr)
     build_dry(args)

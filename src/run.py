@@ -66,6 +66,7 @@ class Experiment:
     def save(self) -> str:
         """Write a checkpoint of everything needed to resume exactly (SPEC §2)."""
         args, runner = self.args, self.runner
+        self.logger.flush()       # metrics first: after a kill, nothing logged before this checkpoint is lost
         directory = os.path.join(args.local_results_path, "models", args.unique_token, str(runner.t_env))
         state = {"t_env": runner.t_env, "episode": self.episode, "train_episodes": runner.train_episodes,
                  "test_episodes": runner.test_episodes, "last_test": self.last_test, "last_log": self.last_log,

@@ -145,6 +145,9 @@ def parse_cli(argv: list[str]) -> tuple[str, str, dict]:
             in_with = True
         elif not in_with and arg.startswith("--"):
             flag, eq, value = arg.partition("=")
+            if flag not in ("--config", "--env-config", "--env_config"):
+                raise ConfigError(f"command line: unknown option {flag}. Allowed: --config, --env-config, --debug, "
+                                  "with key=value ...")
             if not eq:
                 if i + 1 >= len(args):
                     raise ConfigError(f"command line: {flag} needs a value")

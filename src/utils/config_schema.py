@@ -19,6 +19,13 @@ SEED_MAX = 2**32 - 1          # numpy's seed range
 INF = math.inf
 
 
+def _number(x: float) -> str:
+    """``4294967295``, ``0.5``, ``1e+09`` (whole numbers in full up to 10**15)."""
+    if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:g}"
+
+
 @dataclass(frozen=True)
 class ConfigKey:
     """What one key (dotted for nested keys) may hold.
@@ -49,8 +56,8 @@ class ConfigKey:
         """Human-readable description of the allowed values."""
         parts = []
         if self.low is not None or self.high is not None:
-            lo = "-inf" if self.low is None else f"{self.low:g}"
-            hi = "inf" if self.high is None else f"{self.high:g}"
+            lo = "-inf" if self.low is None else _number(self.low)
+            hi = "inf" if self.high is None else _number(self.high)
             parts.append(f"{'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}")
         if self.choices is not None:
             parts.append("one of " + ", ".join(map(str, self.choices)))
@@ -186,6 +193,7 @@ KEYS: list[ConfigKey] = [
     Bool("save_buffer"),
     Path("checkpoint_path"),
     Int("load_step", 0, 10**12),
+    Bool("resume_in_place"),
     # --- HOP planning
     Float("inter_om_alpha", 0.0, 1.0, low_open=True),
     Float("c_puct", 0.0, 1e6, low_open=True),
@@ -264,6 +272,19 @@ def _at_most(small: str, big: str, why: str) -> Constraint:
     return Constraint((small, big), check, f"{small} <= {big}")
 
 
+# Learners that sample ``batch_size`` episodes from the buffer (the others train on the latest rollout).
+SAMPLING_LEARNERS = ("alphazero", "world_model", "goal_model", "subgoal_model")
+
+
+def _batch_fits(c: Mapping[str, Any]) -> str | None:
+    used = [c["learner"] if slot == "policy" else slot for slot in c["learners"]]
+    sampling = [name for name in used if name in SAMPLING_LEARNERS]
+    if sampling and c["batch_size"] > c["buffer_size"]:
+        return (f"batch_size ({c['batch_size']}) must be <= buffer_size ({c['buffer_size']}): learner "
+                f"'{sampling[0]}' samples batch_size episodes from the replay buffer")
+    return None
+
+
 def _replay_fits(c: Mapping[str, Any]) -> str | None:
     if c["save_replay"] and c["replay_episodes"] > c["batch_size_run"]:
         return (f"replay_episodes ({c['replay_episodes']}) must be <= batch_size_run ({c['batch_size_run']}) "
@@ -294,6 +315,12 @@ def _learned_role_present(c: Mapping[str, Any]) -> str | None:
 def _load_step_needs_checkpoint(c: Mapping[str, Any]) -> str | None:
     if c["load_step"] and not (c["checkpoint_path"] or c["adapt_checkpoint"]):
         return f"load_step={c['load_step']} selects a checkpoint but neither checkpoint_path nor adapt_checkpoint is set"
+    return None
+
+
+def _resume_in_place(c: Mapping[str, Any]) -> str | None:
+    if c["resume_in_place"] and (not c["checkpoint_path"] or c["evaluate"] or c["run_mode"] != "train"):
+        return "resume_in_place=True continues a training run: it needs checkpoint_path, run_mode=train and evaluate=False"
     return None
 
 
@@ -330,12 +357,13 @@ def _recon_needs_decoder(c: Mapping[str, Any]) -> str | None:
 
 CONSTRAINTS: list[Constraint] = [
     _at_most("batch_size_run", "buffer_size", "one rollout must fit in the replay buffer"),
-    _at_most("batch_size", "buffer_size", "a training batch is sampled from the replay buffer"),
+    Constraint(("batch_size", "buffer_size", "learners", "learner"), _batch_fits, "sampled batches fit the buffer"),
     Constraint(("save_replay", "replay_episodes", "batch_size_run"), _replay_fits, "replays fit in one test batch"),
     Constraint(("save_replay", "evaluate"), _replay_needs_evaluate, "save_replay needs evaluate"),
     Constraint(("evaluate", "checkpoint_path", "roles"), _evaluate_needs_checkpoint, "evaluate needs a checkpoint"),
     Constraint(("run_mode", "learners", "roles", "name"), _learned_role_present, "training needs a learned role"),
     Constraint(("load_step", "checkpoint_path"), _load_step_needs_checkpoint, "load_step needs a checkpoint"),
+    Constraint(("resume_in_place", "checkpoint_path", "evaluate"), _resume_in_place, "resume in place needs a run"),
     Constraint(("adapt_episodes", "adapt_first_k", "batch_size_run"), _adapt_counts, "adaptation episode counts"),
     Constraint(("probe_episodes", "batch_size_run"), _probe_counts, "probe needs two halves"),
     Constraint(("imagine_horizon", "env_args.episode_limit"), _imagine_horizon, "imagined episodes fit the limit"),

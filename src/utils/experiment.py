@@ -5,6 +5,7 @@ import copy
 import datetime
 import difflib
 import os
+import secrets
 from typing import Any, Mapping
 
 import torch
@@ -85,7 +86,8 @@ def prepare_args(config: dict) -> Munch:
     from controllers.subgoal_actor import check_pretrained
     check_pretrained(args)       # a bad vae_load_path / moa_load_path is a config error, not a failed run
     args.device = "cuda" if args.use_cuda else "cpu"
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    # The random suffix keeps two runs started in the same second with the same settings apart.
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + "-" + secrets.token_hex(4)
     args.unique_token = f"{args.name}__{args.env_config}__{role_summary(list(args.roles))}__seed{args.seed}__{stamp}"
     return args
 
