@@ -12,6 +12,11 @@ def is_action_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def show_action(value: Any) -> str:
+    """``3.7``, ``True``, ``'1'``: numpy scalars shown as the Python value."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def check_action_array(actions: Any, shape: tuple[int, int], n_actions: int, steps: Sequence[int] | np.ndarray,
                        where: str, agent_names: Sequence[str] | None = None) -> np.ndarray:
     """``actions`` as an int64 array of ``shape`` (envs x agents); ValueError if the shape is wrong or
@@ -29,6 +34,6 @@ def check_action_array(actions: Any, shape: tuple[int, int], n_actions: int, ste
         b, i = (int(x) for x in bad[0])
         value = array[b, i]
         kind = "not an integer" if not is_action_int(value) else "out of range"
-        raise ValueError(f"{where}: env {b}, {names[i]} at step t={int(steps[b])}: action {value!r} is {kind}; "
+        raise ValueError(f"{where}: env {b}, {names[i]} at step t={int(steps[b])}: action {show_action(value)} is {kind}; "
                          f"allowed: integers 0..{n_actions - 1}")
     return array.astype(np.int64, copy=False)

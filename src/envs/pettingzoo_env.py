@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from envs.actions import is_action_int
+from envs.actions import is_action_int, show_action
 from envs.grid_core import STAY
 from envs.render import render_rgb
 
@@ -74,7 +74,7 @@ class GridParallelEnv(ParallelEnv):
         for name, action in actions.items():
             if not is_action_int(action) or not 0 <= int(action) < self.core.n_actions:
                 kind = "not an integer" if not is_action_int(action) else "out of range"
-                raise ValueError(f"{self.core.name}: {name} at step t={int(self.core.t[0])}: action {action!r} is "
+                raise ValueError(f"{self.core.name}: {name} at step t={int(self.core.t[0])}: action {show_action(action)} is "
                                  f"{kind}; allowed: integers 0..{self.core.n_actions - 1}")
             joint[0, self._slot[name]] = int(action)
         rewards, terminated, truncated = self.core.step(joint)
