@@ -56,7 +56,8 @@ def main(argv: list[str]) -> int:
         if not table.cells:
             available = sorted(set().union(*(r.metrics for r in runs)))
             raise ConfigError(f"no counted run under {', '.join(opts.roots)} has metric '{opts.metric}' ({len(runs)} "
-                              f"runs found, {len(table.skipped)} skipped); metrics there: {', '.join(available)}")
+                              f"runs found, {len(table.skipped)} skipped{': ' if table.skipped else ''}{'; '.join(table.skipped[:3])}); "
+                              f"metrics there: {', '.join(available)}")
     except ConfigError as e:
         print(f"table: error: {e}", file=sys.stderr)
         return 2
