@@ -111,10 +111,33 @@ def build_dry(args: Munch) -> None:
         from probe import check_probe_args
         check_probe_args(args)
         experiment = Experiment(args, logger)
+        if args.checkpoint_path:
+            from adapt import load_focal, resolve_checkpoint
+            load_focal(experiment, resolve_checkpoint(args.checkpoint_path, args.load_step, key="checkpoint_path"))
+    elif args.run_mode == "collect":
+        _check_collect(args)
+        return
+    elif args.run_mode == "pretrain_vae":
+        from pretraining.dataset import load_dataset
+        load_dataset(args.dataset_path, args)
+        return
     else:
         return
-    experiment.runner.close() if hasattr(experiment.runner, "close") else None
     del experiment
+
+
+def _check_collect(args: Munch) -> None:
+    """Every collect mixture: one rule-based role per slot."""
+    import copy
+
+    from controllers.roles import validate_roles
+    from pretraining.collect import mixtures
+    for plan in mixtures(args):
+        plan_args = copy.deepcopy(args)
+        plan_args.roles = plan
+        kinds = {spec.kind for spec in validate_roles(plan_args)}
+        if kinds != {"rule"}:
+            raise ConfigError(f"collect_mixtures: {plan} must hold rule-based roles only")
 
 
 def warnings_for(args: Munch) -> list[str]:

@@ -117,6 +117,19 @@ def a_folder(tmp, saved):
     return {}
 
 
+def recorded_run(tmp, saved):
+    import json
+    run = os.path.join(tmp, "runs", "sacred", "1")
+    os.makedirs(run)
+    for name, content in (("config.json", {"seed": 0, "name": "ppo", "env_config": "e", "roles": ["ppo"]}),
+                          ("run.json", {"status": "COMPLETED"}),
+                          ("metrics.json", {"test_return_mean": {"steps": [0, 1], "values": [1.0, 2.0],
+                                                                 "timestamps": ["t", "t"]}})):
+        with open(os.path.join(run, name), "w") as f:
+            json.dump(content, f)
+    return {"runs": os.path.join(tmp, "runs")}
+
+
 NEEDS_SAVED_RUN = (truncated_policy, empty_policy_config, model_dir_copy, two_model_dirs)
 SMALL = ["batch_size_run=4", "buffer_size=4", "batch_size=4"]
 
@@ -182,11 +195,17 @@ CASES = [
     Case("table --last 0", ["{tmp}", "--last", "0"], 2, r"--last must be >= 1, got 0", tool="table"),
     Case("plot --out is a folder", ["{tmp}", "--out", "{tmp}/outdir"], 2, r"--out '.*outdir' is a folder", a_folder, "plot"),
     Case("plot --out without image suffix", ["{tmp}", "--out", "{tmp}/curve"], 2, r"--out '.*curve' must end in \.png", tool="plot"),
+    Case("plot --group-by a key the runs lack", ["{runs}", "--group-by", "nope", "--out", "{tmp}/c.png"], 2,
+         r"--group-by: no config key 'nope' in the runs", recorded_run, "plot"),
+    Case("table --rows a key the runs lack", ["{runs}", "--rows", "nope"], 2, r"has no config key 'nope'",
+         recorded_run, "table"),
     Case("plot --smooth 0", ["{tmp}", "--smooth", "0"], 2, r"--smooth must be >= 1", tool="plot"),
     Case("sweep grid that is not yaml", ["--grid", "roles=[ppo", "--results", "{tmp}/sw"], 2,
          r"--grid roles: '\[ppo' is not valid yaml", tool="sweep"),
     Case("sweep --set that is not yaml", ["--set", "lr=[1", "--results", "{tmp}/sw"], 2,
          r"--set lr: '\[1' is not valid yaml", tool="sweep"),
+    Case("sweep run out of range", ["--set", "lr=-1", "--seeds", "0", "1", "--results", "{tmp}/sw"], 2,
+         r"run seed0: lr = -1\.0 is out of range", tool="sweep"),
     Case("compare --until negative", ["{tmp}", "{tmp}", "--until", "-1"], 2, r"--until must be >= 0", tool="compare_runs"),
 ]
 

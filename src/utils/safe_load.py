@@ -16,10 +16,10 @@ def read_json(path: str, what: str) -> Any:
         raise ConfigError(f"{what}: cannot read {path}: {type(e).__name__}: {e}") from None
 
 
-def read_torch(path: str, what: str) -> Any:
+def read_torch(path: str, what: str, weights_only: bool = True) -> Any:
     """``torch.load(path)`` onto the CPU; a truncated or unreadable file is a ConfigError naming ``what``."""
     import torch
     try:
-        return torch.load(path, map_location="cpu")
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
     except Exception as e:      # torch raises RuntimeError, EOFError, UnpicklingError, ... for bad files
         raise ConfigError(f"{what}: cannot read {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
