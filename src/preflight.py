@@ -8,6 +8,8 @@ and the checkpoint loaded into it, so every check a component makes at construct
 """
 from __future__ import annotations
 
+import copy
+import gc
 import logging
 import os
 import shutil
@@ -124,12 +126,11 @@ def build_dry(args: Munch) -> None:
     else:
         return
     del experiment
+    gc.collect()          # free the dry run's buffer before the real run measures the memory available
 
 
 def _check_collect(args: Munch) -> None:
     """Every collect mixture: one rule-based role per slot."""
-    import copy
-
     from controllers.roles import validate_roles
     from pretraining.collect import mixtures
     for plan in mixtures(args):
@@ -159,4 +160,4 @@ def preflight(args: Munch) -> None:
         args.unique_token = token_to_continue(args.checkpoint_path, args.local_results_path)
     for text in warnings_for(args):
         print(f"hopplus: warning: {text}", file=sys.stderr)
-    build_dry(args)
+    build_dry(copy.deepcopy(args))      # a copy: building must not change what the real run records
