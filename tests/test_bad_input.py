@@ -186,6 +186,7 @@ CASES = [
          r"unknown policy_inputs\[1\] 'foo'\. Available: moa, subgoal"),
     Case("unknown wm_planner", ["--config=hop_plus_wm", "with", "wm_planner=three_step"], 2, r"unknown wm_planner 'three_step'"),
     Case("unknown goal_update", ["--config=hop_plus_mcts", "with", "goal_update=sometimes"], 2, r"unknown goal_update 'sometimes'"),
+    Case("no learner", ["with", "learners=[]"], 2, r"learners is empty: run_mode=train would train nothing"),
     Case("no learned role", ["with", "roles=[NS,NS,NS,NS]"], 2, r"hold no slot of the learned role 'ppo'"),
     Case("planner without moa (found when building)", ["--config=hop_plus_wm", "with", "learners=[world_model]"], 2,
          r"actor wm_planner predicts co-players with MOA: learners must include moa"),

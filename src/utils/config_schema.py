@@ -312,6 +312,12 @@ def _learned_role_present(c: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _something_learns(c: Mapping[str, Any]) -> str | None:
+    if c["run_mode"] in ("train", "adapt") and not c["evaluate"] and not c["learners"]:
+        return f"learners is empty: run_mode={c['run_mode']} would train nothing; e.g. learners=[policy], or use evaluate=True"
+    return None
+
+
 def _load_step_needs_checkpoint(c: Mapping[str, Any]) -> str | None:
     if c["load_step"] and not (c["checkpoint_path"] or c["adapt_checkpoint"]):
         return f"load_step={c['load_step']} selects a checkpoint but neither checkpoint_path nor adapt_checkpoint is set"
@@ -362,6 +368,7 @@ CONSTRAINTS: list[Constraint] = [
     Constraint(("save_replay", "evaluate"), _replay_needs_evaluate, "save_replay needs evaluate"),
     Constraint(("evaluate", "checkpoint_path", "roles"), _evaluate_needs_checkpoint, "evaluate needs a checkpoint"),
     Constraint(("run_mode", "learners", "roles", "name"), _learned_role_present, "training needs a learned role"),
+    Constraint(("run_mode", "learners", "evaluate"), _something_learns, "training needs a learner"),
     Constraint(("load_step", "checkpoint_path"), _load_step_needs_checkpoint, "load_step needs a checkpoint"),
     Constraint(("resume_in_place", "checkpoint_path", "evaluate"), _resume_in_place, "resume in place needs a run"),
     Constraint(("adapt_episodes", "adapt_first_k", "batch_size_run"), _adapt_counts, "adaptation episode counts"),
