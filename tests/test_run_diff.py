@@ -82,3 +82,29 @@ def test_script_exit_status(tmp_path):
     assert bad.returncode == 1 and "differs: return at step 100: 4.0 vs 4.5" in bad.stdout
     none = subprocess.run([sys.executable, script, str(tmp_path), same], capture_output=True, text=True)
     assert none.returncode == 2 and "holds 2 Sacred runs" in none.stderr
+
+
+def test_a_run_killed_and_resumed_in_place_merges_to_its_uninterrupted_twin():
+    """Part 1 was killed after step 100's checkpoint (its step-150 value was never confirmed); part 2
+    resumed from step 100 and logged 150 and 200 again: merged, the run equals the uninterrupted one."""
+    from utils.run_diff import merge_metrics
+    full = {"loss": series([0, 100, 150, 200], [1.0, 0.5, 0.4, 0.25])}
+    killed = {"loss": series([0, 100, 150], [1.0, 0.5, 0.3])}
+    resumed = {"loss": series([150, 200], [0.4, 0.25])}
+    merged = merge_metrics([killed, resumed])
+    assert merged["loss"]["steps"] == [0, 100, 150, 200]
+    assert diff_metrics(full, merged).identical
+    assert not diff_metrics(full, merge_metrics([resumed, killed])).identical     # order matters: later wins
+
+
+def test_script_compares_a_folder_holding_one_resumed_run(tmp_path):
+    full = {"loss": series([0, 100, 200], [1.0, 0.5, 0.25])}
+    _sacred_run(str(tmp_path / "full" / "sacred" / "1"), full)
+    for run_id, (steps, values) in {"1": ([0, 100], [1.0, 0.5]), "2": ([200], [0.25])}.items():
+        folder = _sacred_run(str(tmp_path / "split" / "sacred" / run_id), {"loss": series(steps, values)})
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump({"seed": 0, "unique_token": "tok"}, f)
+    script = os.path.join(ROOT, "scripts", "compare_runs.py")
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "full"), str(tmp_path / "split")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "one run resumed in place" in proc.stdout, proc.stdout + proc.stderr

@@ -64,3 +64,20 @@ def diff_metrics(a: dict, b: dict, until: int | None = None) -> MetricDiff:
                 result.differing[name] = (step, pair[0], pair[1])
                 break
     return result
+
+
+def merge_metrics(parts: list[dict]) -> dict:
+    """One metrics dict from the Sacred records of one run resumed in place (oldest first): for a
+    step logged by several parts, the later part's value counts (a resumed run logs again every
+    step after the checkpoint it started from)."""
+    merged: dict[str, dict[int, list]] = {}
+    for part in parts:
+        for name, entry in part.items():
+            later = _by_step(entry)
+            merged.setdefault(name, {}).update(later)
+    out = {}
+    for name, by_step in merged.items():
+        steps = sorted(by_step)
+        out[name] = {"steps": [s for s in steps for _ in by_step[s]],
+                     "values": [v for s in steps for v in by_step[s]]}
+    return out
