@@ -7,8 +7,8 @@ after an interruption) is compared as one run, the later record counting at the 
 again. A run whose heartbeat stopped without a final status is shown as DEAD. Exit status 0 when
 identical, 1 when not, 2 on bad arguments.
 
-    python scripts/compare_runs.py results/sweeps/i6_hop_plus/roles=hop_plus-NSx3__seed0/sacred/1 /tmp/rerun/sacred/1
-    python scripts/compare_runs.py RUN_A RUN_B --until 40000
+    python -m scripts.compare_runs results/sweeps/i6_hop_plus/roles=hop_plus-NSx3__seed0/sacred/1 /tmp/rerun/sacred/1
+    python -m scripts.compare_runs RUN_A RUN_B --until 40000
 """
 from __future__ import annotations
 
@@ -16,11 +16,9 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from utils.errors import ConfigError  # noqa: E402
-from utils.results_table import find_runs  # noqa: E402
-from utils.run_diff import diff_metrics, merge_metrics  # noqa: E402
+from utils.errors import ConfigError
+from tools.results_table import find_runs
+from utils.run_diff import diff_metrics, merge_metrics
 
 
 def _one_run(root: str) -> tuple[str, dict]:

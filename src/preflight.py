@@ -97,24 +97,24 @@ def _quiet_logger():
 
 def build_dry(args: Munch) -> None:
     """Build what the run mode builds (and load its checkpoint) once, then drop it."""
-    from run import Experiment
+    from experiment import Experiment
     logger = _quiet_logger()
     if args.run_mode == "train":
         experiment = Experiment(args, logger)
         if args.checkpoint_path:
             experiment.restore(args.checkpoint_path)
     elif args.run_mode == "adapt":
-        from adapt import check_adapt_args, load_focal, resolve_checkpoint
+        from modes.adapt import check_adapt_args, load_focal, resolve_checkpoint
         check_adapt_args(args)
         directory = resolve_checkpoint(args.adapt_checkpoint, args.load_step)
         experiment = Experiment(args, logger)
         load_focal(experiment, directory)
     elif args.run_mode == "probe_subgoals":
-        from probe import check_probe_args
+        from modes.probe import check_probe_args
         check_probe_args(args)
         experiment = Experiment(args, logger)
         if args.checkpoint_path:
-            from adapt import load_focal, resolve_checkpoint
+            from modes.adapt import load_focal, resolve_checkpoint
             load_focal(experiment, resolve_checkpoint(args.checkpoint_path, args.load_step, key="checkpoint_path"))
     elif args.run_mode == "collect":
         _check_collect(args)

@@ -14,8 +14,8 @@ from utils.errors import ConfigError
 
 
 def _run_modes() -> Mapping[str, Any]:
-    from run import MODES
-    return MODES
+    import modes
+    return modes.REGISTRY
 
 
 def _envs() -> Mapping[str, Any]:
@@ -43,8 +43,8 @@ def _agents() -> Mapping[str, Any]:
 
 
 def _actors() -> Mapping[str, Any]:
-    from controllers.actors import REGISTRY
-    return REGISTRY
+    import controllers
+    return controllers.REGISTRY
 
 
 def _coplayer_goals() -> Mapping[str, Any]:

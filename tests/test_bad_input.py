@@ -27,10 +27,10 @@ MAIN = os.path.join(REPO, "src", "main.py")
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", os.path.join(REPO, "scripts", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``scripts.<name>`` (the repository root is put on the path for the ``scripts`` package)."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    return importlib.import_module(f"scripts.{name}")
 
 
 @dataclass
@@ -266,8 +266,9 @@ def test_command_line_subset(name, tmp_path, tmp_path_factory):
     if case.setup is not None:
         values.update(case.setup(str(tmp_path), _saved_run(tmp_path_factory.mktemp("saved"))) or {})
     before = _tree(tmp_path)
-    script = MAIN if case.tool == "main" else os.path.join(REPO, "scripts", f"{case.tool}.py")
-    proc = subprocess.run([sys.executable, script, *_fill(case.argv, values)], cwd=tmp_path,
+    command = [MAIN] if case.tool == "main" else ["-m", f"scripts.{case.tool}"]
+    env = dict(os.environ, PYTHONPATH=REPO)
+    proc = subprocess.run([sys.executable, *command, *_fill(case.argv, values)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == case.code, proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utils.config import build_config
+from launch import declared_defaults, load_config
 from utils.config_schema import KEYS, ConfigKey, Constraint, key_table, register_constraint, register_keys
 from utils.errors import ConfigError
 from validation import REGISTRIES, _flat_keys, check_key, validate_config
@@ -15,13 +15,15 @@ from validation import REGISTRIES, _flat_keys, check_key, validate_config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def default_keys() -> set[str]:
+def config_keys() -> set[str]:
+    """default.yaml's keys and those learners and actors declare."""
     with open(os.path.join(REPO, "config", "default.yaml")) as f:
-        return set(_flat_keys(yaml.safe_load(f)))
+        keys = set(_flat_keys(yaml.safe_load(f)))
+    return keys | set(declared_defaults())
 
 
-def test_table_lists_exactly_the_keys_of_default_yaml():
-    assert set(key_table()) == default_keys()
+def test_table_lists_exactly_the_keys_of_the_config():
+    assert set(key_table()) == config_keys()
     assert len(KEYS) == len(key_table()), "a key is declared twice"
 
 
@@ -46,7 +48,7 @@ def test_every_registry_named_by_the_table_resolves(registry):
 def test_every_shipped_config_passes():
     for alg in os.listdir(os.path.join(REPO, "config", "algs")):
         for env in os.listdir(os.path.join(REPO, "config", "envs")):
-            validate_config(build_config(alg[:-5], env[:-5], {}))
+            validate_config(load_config(alg[:-5], env[:-5], {}))
 
 
 INT_KEYS = [k for k in KEYS if k.types[0] is int and k.low is not None]
@@ -85,7 +87,7 @@ def test_bool_is_not_an_int_and_lists_check_items():
 
 
 def test_config_key_missing_from_the_table_is_refused():
-    config = build_config("ppo", "stag_hunt_small", {})
+    config = load_config("ppo", "stag_hunt_small", {})
     config["made_up"] = 1
     with pytest.raises(ConfigError, match="'made_up' has no entry in the key table"):
         validate_config(config)
@@ -100,7 +102,7 @@ def test_other_modules_can_add_keys_and_constraints():
         register_keys([ConfigKey("demo_steps", (int,), low=1, high=10)])
         register_constraint(Constraint(("demo_steps", "t_max"),
                                        lambda c: "demo_steps must divide t_max" if c["t_max"] % c["demo_steps"] else None))
-        config = build_config("ppo", "stag_hunt_small", {})
+        config = load_config("ppo", "stag_hunt_small", {})
         config["demo_steps"] = 3
         with pytest.raises(ConfigError, match="demo_steps must divide t_max"):
             validate_config(config)

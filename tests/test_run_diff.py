@@ -75,12 +75,12 @@ def test_script_exit_status(tmp_path):
     b = json.loads(json.dumps(A))
     b["return"]["values"][1] = 4.5
     other = _sacred_run(str(tmp_path / "b" / "sacred" / "1"), b)
-    script = os.path.join(ROOT, "scripts", "compare_runs.py")
-    ok = subprocess.run([sys.executable, script, same, same], capture_output=True, text=True)
-    bad = subprocess.run([sys.executable, script, same, other], capture_output=True, text=True)
+    script = ["-m", "scripts.compare_runs"]
+    ok = subprocess.run([sys.executable, *script, same, same], capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run([sys.executable, *script, same, other], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0 and "identical" in ok.stdout
     assert bad.returncode == 1 and "differs: return at step 100: 4.0 vs 4.5" in bad.stdout
-    none = subprocess.run([sys.executable, script, str(tmp_path), same], capture_output=True, text=True)
+    none = subprocess.run([sys.executable, *script, str(tmp_path), same], capture_output=True, text=True, cwd=ROOT)
     assert none.returncode == 2 and "holds 2 Sacred runs" in none.stderr
 
 
@@ -104,7 +104,6 @@ def test_script_compares_a_folder_holding_one_resumed_run(tmp_path):
         folder = _sacred_run(str(tmp_path / "split" / "sacred" / run_id), {"loss": series(steps, values)})
         with open(os.path.join(folder, "config.json"), "w") as f:
             json.dump({"seed": 0, "unique_token": "tok"}, f)
-    script = os.path.join(ROOT, "scripts", "compare_runs.py")
-    proc = subprocess.run([sys.executable, script, str(tmp_path / "full"), str(tmp_path / "split")],
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "scripts.compare_runs", str(tmp_path / "full"), str(tmp_path / "split")],
+                          capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and "one run resumed in place" in proc.stdout, proc.stdout + proc.stderr

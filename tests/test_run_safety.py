@@ -15,8 +15,8 @@ import main as main_module
 from helpers import make_args
 from preflight import token_to_continue
 from utils.errors import ConfigError
-from utils.results_table import HEARTBEAT_TIMEOUT_S, run_status
-from utils.sweep import RunSpec, resume_overrides
+from tools.results_table import HEARTBEAT_TIMEOUT_S, run_status
+from tools.sweep import RunSpec, resume_overrides
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["batch_size_run=4", "buffer_size=4", "batch_size=4", "test_nepisode=4", "test_interval=100000",
@@ -111,11 +111,11 @@ def test_compare_and_table_show_a_dead_run(tmp_path):
     (run / "config.json").write_text(json.dumps({"seed": 0, "name": "ppo", "roles": ["ppo"]}))
     (run / "run.json").write_text(json.dumps({"status": "RUNNING", "heartbeat": "2020-01-01T00:00:00"}))
     (run / "metrics.json").write_text(json.dumps({"x": {"steps": [1], "values": [1.0], "timestamps": ["t"]}}))
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "compare_runs.py"), str(run), str(run)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "scripts.compare_runs", str(run), str(run)],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
     assert "(DEAD)" in proc.stdout
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "table.py"), str(tmp_path), "--metric", "x"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "scripts.table", str(tmp_path), "--metric", "x"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
     assert "status DEAD" in proc.stderr
 
 
