@@ -27,10 +27,11 @@ MAIN = os.path.join(REPO, "src", "main.py")
 
 
 def _script(name: str):
-    """``scripts.<name>`` (the repository root is put on the path for the ``scripts`` package)."""
-    if REPO not in sys.path:
-        sys.path.insert(0, REPO)
-    return importlib.import_module(f"scripts.{name}")
+    """The module ``scripts/<name>.py``, loaded from its file (pytest already has src/ on the path)."""
+    spec = importlib.util.spec_from_file_location(f"script_{name}", os.path.join(REPO, "scripts", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass
