@@ -186,16 +186,36 @@ def _flat_keys(config: Mapping[str, Any], prefix: str = "") -> list[str]:
 DERIVED = ("env_config", "alg_config")   # set by build_config, not by users
 
 
-def validate_config(config: Mapping[str, Any]) -> None:
-    """Check every key of a merged config against the key table, then the constraints between keys.
+def contributed_keys() -> tuple[dict[str, ConfigKey], set[str]]:
+    """What learners and actors add: their ``config_keys`` (``ConfigKey`` entries with ranges) and
+    the names of the keys they declare with ``config_defaults``."""
+    import controllers
+    import learners
+    entries: dict[str, ConfigKey] = {}
+    declared: set[str] = set()
+    for registry in (learners.REGISTRY, controllers.REGISTRY):
+        for cls in registry.values():
+            for key in getattr(cls, "config_keys", ()):
+                entries.setdefault(key.name, key)
+            declared |= set(getattr(cls, "config_defaults", {}))
+    return entries, declared
 
-    A key of the config that the table does not declare is an error too (the table must cover
-    every key), so a key added to ``default.yaml`` without a range cannot slip through."""
-    table = key_table()
+
+def validate_config(config: Mapping[str, Any]) -> None:
+    """Check every key of a merged config against the key table (plus the entries learners and
+    actors contribute with ``config_keys``), then the constraints between keys.
+
+    A key of ``default.yaml`` that the table does not cover is an error (a key added there without
+    a range cannot slip through); a key a learner or actor declares in ``config_defaults`` without
+    a ``config_keys`` entry is only type-checked (by its default, when the config is merged)."""
+    entries, declared = contributed_keys()
+    table = {**entries, **key_table()}
     for dotted in _flat_keys(config):
         if dotted in DERIVED:
             continue
         if dotted not in table:
+            if dotted in declared:
+                continue
             raise ConfigError(f"config key '{dotted}' has no entry in the key table (utils/config_schema.py)")
         check_key(table[dotted], _get(config, dotted)[1])
     for constraint in CONSTRAINTS:

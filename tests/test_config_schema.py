@@ -114,3 +114,22 @@ def test_other_modules_can_add_keys_and_constraints():
     finally:
         del KEYS[before_keys:]
         del config_schema.CONSTRAINTS[before_rules:]
+
+
+def test_a_learner_contributes_a_range_for_its_own_key(monkeypatch):
+    """A learner's ``config_keys`` entry is checked like the table's; a key it only declares in
+    ``config_defaults`` is accepted with its type."""
+    import learners
+    from learners.ppo_learner import PPOLearner
+
+    class Demo(PPOLearner):
+        config_defaults = {"demo_rate": 0.5, "demo_free": 1}
+        config_keys = [ConfigKey("demo_rate", (float, int), low=0.0, high=1.0)]
+
+    monkeypatch.setitem(learners.REGISTRY, "demo", Demo)
+    config = load_config("ppo", "stag_hunt_small", {})
+    config["demo_rate"], config["demo_free"] = 0.5, 7
+    validate_config(config)
+    config["demo_rate"] = 2.0
+    with pytest.raises(ConfigError, match="demo_rate = 2.0 is out of range"):
+        validate_config(config)
