@@ -13,11 +13,11 @@ import argparse
 import sys
 
 from utils.errors import ConfigError
-from tools.plotting import LABEL_KEYS, expand_run_dirs, plot_curves
+from tools.plotting import LABEL_KEYS, check_out_path, expand_run_dirs, plot_curves
 from tools.results_table import parse_where
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="Sacred run folders (results/sacred/<id>) or folders holding runs")
     parser.add_argument("--key", default="test_return_mean", help="metric to plot (adapt_* metrics: x = episodes)")
@@ -32,8 +32,14 @@ def main() -> int:
     parser.add_argument("--all-statuses", action="store_true", help="also plot runs found that are not COMPLETED")
     parser.add_argument("--reference", nargs="*", default=[], metavar="NAME=VALUE",
                         help="dashed horizontal reference lines, e.g. NS=2.55")
-    opts = parser.parse_args()
+    opts = parser.parse_args(argv)
     try:
+        if opts.smooth < 1:
+            raise ValueError(f"--smooth must be >= 1, got {opts.smooth}")
+        bad = [r for r in opts.reference if "=" not in r]
+        if bad:
+            raise ValueError(f"--reference: expected NAME=VALUE, got '{bad[0]}'")
+        check_out_path(opts.out)
         references = {name: float(value) for name, value in (r.split("=", 1) for r in opts.reference)}
         run_dirs = expand_run_dirs(opts.runs, None if opts.all_statuses else ("COMPLETED",))
         groups = plot_curves(run_dirs, opts.key, opts.out, opts.title, references, opts.group_by, opts.smooth,
@@ -41,6 +47,9 @@ def main() -> int:
     except (ValueError, ConfigError) as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"plot: error: cannot write {opts.out}: {e.strerror or e}", file=sys.stderr)
+        return 1
     for label, count in groups.items():
         print(f"{label}: {count} run(s)")
     print(f"wrote {opts.out}")

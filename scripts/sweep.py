@@ -20,6 +20,7 @@ import sys
 
 from utils.errors import ConfigError
 from tools.sweep import BACKENDS, BackendOptions, Sweep, load_grid_file, parse_assignment, parse_grid_item, run_index
+from tools.sweep import _nested as nested
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,6 +45,19 @@ def _terminate(signum: int, frame) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
+def check_runs(runs) -> None:
+    """Every run's merged config against the key table, before any run starts (ConfigError naming the run)."""
+    from utils.config import build_config
+    from validation import validate_config
+    for run in runs:
+        config = build_config(run.config, run.env_config, nested(run.overrides))
+        config["local_results_path"] = run.folder
+        try:
+            validate_config(config)
+        except ConfigError as e:
+            raise ConfigError(f"run {os.path.basename(run.folder)}: {e}") from None
+
+
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, _terminate)      # also when started in the background
     signal.signal(signal.SIGTERM, _terminate)     # e.g. a scheduler ending the job: interrupt runs cleanly
@@ -60,6 +74,7 @@ def main(argv: list[str]) -> int:
         fixed = dict(parse_assignment(item, "--set") for item in opts.set)
         sweep = Sweep(opts.config, opts.env_config, grid, opts.seeds, fixed, opts.results)
         runs = sweep.runs()
+        check_runs(runs)
         if opts.index is not None:
             return run_index(runs, opts.index)
         options = BackendOptions(opts.workers, opts.ray_address, opts.slurm_arg)

@@ -17,6 +17,17 @@ from utils.errors import ConfigError
 from tools.results_table import build_table, find_runs, parse_where, render_markdown, repeated_runs
 
 
+def check_table_out(out: str) -> None:
+    """ConfigError unless ``out`` can be a file: not an existing folder, no file where a folder must be."""
+    if os.path.isdir(out) or out.endswith(os.sep):
+        raise ConfigError(f"--out '{out}' is a folder; give a file name, e.g. {os.path.join(out, 'table.md')}")
+    probe = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise ConfigError(f"--out '{out}': '{probe}' is a file, not a folder")
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("roots", nargs="+", help="folders holding Sacred runs (searched recursively)")
@@ -30,6 +41,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
     opts = p.parse_args(argv)
     try:
+        if opts.last < 1:
+            raise ConfigError(f"--last must be >= 1, got {opts.last}")
+        if opts.digits < 0 or opts.digits > 17:
+            raise ConfigError(f"--digits must be in 0..17, got {opts.digits}")
+        if opts.out is not None:
+            check_table_out(opts.out)
         where = parse_where(opts.where)
         runs = find_runs(opts.roots)
         table = build_table(runs, opts.metric, opts.rows, opts.cols, opts.last, where,
@@ -37,7 +54,8 @@ def main(argv: list[str]) -> int:
         if not table.cells:
             available = sorted(set().union(*(r.metrics for r in runs)))
             raise ConfigError(f"no counted run under {', '.join(opts.roots)} has metric '{opts.metric}' ({len(runs)} "
-                              f"runs found, {len(table.skipped)} skipped); metrics there: {', '.join(available)}")
+                              f"runs found, {len(table.skipped)} skipped{': ' if table.skipped else ''}{'; '.join(table.skipped[:3])}); "
+                              f"metrics there: {', '.join(available)}")
     except ConfigError as e:
         print(f"table: error: {e}", file=sys.stderr)
         return 2
@@ -48,9 +66,13 @@ def main(argv: list[str]) -> int:
     text = render_markdown(table, opts.metric, opts.last, opts.digits)
     print(text, end="")
     if opts.out:
-        os.makedirs(os.path.dirname(os.path.abspath(opts.out)), exist_ok=True)
-        with open(opts.out, "w") as f:
-            f.write(text)
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(opts.out)), exist_ok=True)
+            with open(opts.out, "w") as f:
+                f.write(text)
+        except OSError as e:
+            print(f"table: error: cannot write {opts.out}: {e.strerror or e}", file=sys.stderr)
+            return 1
     return 0
 
 

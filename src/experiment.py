@@ -17,6 +17,7 @@ from controllers.role_controller import RoleController
 from runners.episode_stats import EpisodeResults, summarise
 from utils.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from utils.logging import Logger
+from utils.resources import check_buffer_memory
 from utils.seeding import seed_everything
 
 
@@ -33,6 +34,8 @@ class Experiment:
         for cls in learner_classes:
             scheme.update(cls.scheme_fields(args))
         scheme.update(controllers.REGISTRY[args.actor].scheme_fields(args))
+        check_buffer_memory(ReplayBuffer(scheme, groups, 1, args.episode_limit + 1, preprocess=preprocess,
+                                         device="cpu").memory_bytes(), args.buffer_size)
         self.buffer = ReplayBuffer(scheme, groups, args.buffer_size, args.episode_limit + 1,
                                    preprocess=preprocess, device=args.device, seed=args.seed)
         self.runner.setup(self.buffer.scheme, groups, preprocess, self.mac)
@@ -58,6 +61,7 @@ class Experiment:
     def save(self) -> str:
         """Write a checkpoint of everything needed to resume exactly (docs/design.md: Configuration and runs)."""
         args, runner = self.args, self.runner
+        self.logger.flush()       # metrics first: after a kill, nothing logged before this checkpoint is lost
         directory = os.path.join(args.local_results_path, "models", args.unique_token, str(runner.t_env))
         state = {"t_env": runner.t_env, "episode": self.episode, "train_episodes": runner.train_episodes,
                  "test_episodes": runner.test_episodes, "last_test": self.last_test, "last_log": self.last_log,

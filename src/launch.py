@@ -7,6 +7,7 @@ import datetime
 import difflib
 import logging
 import os
+import secrets
 from typing import Any, Mapping
 
 import torch
@@ -107,7 +108,8 @@ def prepare_args(config: dict) -> Munch:
     validate_roles(args)
     check_pretrained(args)       # a bad vae_load_path / moa_load_path is a config error, not a failed run
     args.device = "cuda" if args.use_cuda else "cpu"
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    # The random suffix keeps two runs started in the same second with the same settings apart.
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + "-" + secrets.token_hex(4)
     args.unique_token = f"{args.name}__{args.env_config}__{role_summary(list(args.roles))}__seed{args.seed}__{stamp}"
     return args
 

@@ -11,10 +11,11 @@ import sys
 
 from utils.errors import ConfigError
 
-USAGE = """usage: python src/main.py [--config=<alg>] [--env-config=<env>] [with key=value ...]
+USAGE = """usage: python src/main.py [--debug] [--config=<alg>] [--env-config=<env>] [with key=value ...]
 
   --config       algorithm yaml in config/algs/ (default: ppo)
   --env-config   environment yaml in config/envs/ (default: stag_hunt_small)
+  --debug        show the Python traceback of an error (default: one line on stderr)
   with k=v ...   overrides; nested keys with dots (env_args.grid_size=6), values read as yaml
 
 Every shared key, with its default and meaning, is listed in config/default.yaml; a learner's
@@ -37,21 +38,32 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(USAGE)
         return 0
+    debug = "--debug" in argv[:argv.index("with") if "with" in argv else len(argv)]
+    if debug:
+        argv = [a for a in argv if a != "--debug"]
     from launch import load_config, prepare_args, start_sacred_run
+    from utils.checkpoint import CheckpointError
     from utils.config import parse_cli
     try:
         alg, env, overrides = parse_cli(argv)
         config = load_config(alg, env, overrides)
+        from validation import validate_config
+        validate_config(config)
         args = prepare_args(config)
-    except ConfigError as e:
+        from preflight import preflight
+        preflight(args)
+    except (ConfigError, CheckpointError) as e:
+        if debug:
+            raise
         print(f"hopplus: error: {e}", file=sys.stderr)
         return 2
     from learners.base import TrainingError
-    from utils.checkpoint import CheckpointError
     try:
         start_sacred_run(args)
     except (ConfigError, CheckpointError) as e:
-        print(f"hopplus: error: {e}", file=sys.stderr)
+        if debug:
+            raise
+        print(f"hopplus: error: {e} (the run is recorded as FAILED)", file=sys.stderr)
         return 2
     except TrainingError as e:
         print(f"hopplus: training stopped: {e}", file=sys.stderr)
@@ -59,8 +71,14 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("hopplus: interrupted; the run is recorded as INTERRUPTED with its metrics so far", file=sys.stderr)
         return 130
+    except Exception as e:      # a fault at run time (disk full, a folder made unwritable, ...)
+        if debug:
+            raise
+        text = str(e).splitlines()[0] if str(e) else ""
+        print(f"hopplus: run failed: {type(e).__name__}: {text} (recorded as FAILED with its metrics so far; "
+              "--debug shows the traceback)", file=sys.stderr)
+        return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -29,15 +29,33 @@ def test_first_difference_is_reported_and_until_stops_before_it():
     assert diff_metrics(A, b, until=100).identical
 
 
-def test_shorter_run_is_compared_over_its_steps_and_extra_series_are_listed():
+def test_shorter_run_is_compared_over_its_steps_and_missing_series_make_it_differ():
     b = {"loss": series([0, 100], [1.0, 0.5]), "moa_top1": series([0], [0.8])}
     diff = diff_metrics(A, b)
-    assert diff.identical and diff.values == 2 and diff.only_in_one == ["moa_top1", "return"]
+    assert diff.values == 2 and diff.window == (0, 100)
+    assert diff.only_in_one == {"moa_top1": "B", "return": "A"} and not diff.identical
 
 
-def test_runs_logged_at_different_steps_differ():
-    b = {"loss": series([0, 101, 200], [1.0, 0.5, 0.25])}
-    assert diff_metrics(A, b).differing == {"loss": (100, 0.5, 0.5)}
+def test_runs_logged_at_different_steps_report_the_missing_steps():
+    b = {"loss": series([0, 101, 200], [1.0, 0.5, 0.25]), "return": A["return"]}
+    diff = diff_metrics(A, b)
+    assert not diff.identical and not diff.differing
+    assert diff.missing_steps == {"loss": ("A", [101])}
+
+
+def test_resumed_run_is_compared_by_step_not_by_position():
+    """A run resumed at step 100 logs from there on: equal values at equal steps are identical."""
+    resumed = {name: series(entry["steps"][1:], entry["values"][1:]) for name, entry in A.items()}
+    diff = diff_metrics(A, resumed)
+    assert diff.identical and diff.window == (100, 200) and diff.values == 4
+
+
+def test_a_step_missing_inside_the_common_range_is_reported():
+    b = json.loads(json.dumps(A))
+    for entry in b.values():
+        del entry["steps"][1], entry["values"][1], entry["timestamps"][1]
+    diff = diff_metrics(A, b)
+    assert not diff.identical and diff.missing_steps == {"loss": ("B", [100]), "return": ("B", [100])}
 
 
 def test_nothing_compared_is_not_identical():
@@ -64,3 +82,28 @@ def test_script_exit_status(tmp_path):
     assert bad.returncode == 1 and "differs: return at step 100: 4.0 vs 4.5" in bad.stdout
     none = subprocess.run([sys.executable, *script, str(tmp_path), same], capture_output=True, text=True, cwd=ROOT)
     assert none.returncode == 2 and "holds 2 Sacred runs" in none.stderr
+
+
+def test_a_run_killed_and_resumed_in_place_merges_to_its_uninterrupted_twin():
+    """Part 1 was killed after step 100's checkpoint (its step-150 value was never confirmed); part 2
+    resumed from step 100 and logged 150 and 200 again: merged, the run equals the uninterrupted one."""
+    from utils.run_diff import merge_metrics
+    full = {"loss": series([0, 100, 150, 200], [1.0, 0.5, 0.4, 0.25])}
+    killed = {"loss": series([0, 100, 150], [1.0, 0.5, 0.3])}
+    resumed = {"loss": series([150, 200], [0.4, 0.25])}
+    merged = merge_metrics([killed, resumed])
+    assert merged["loss"]["steps"] == [0, 100, 150, 200]
+    assert diff_metrics(full, merged).identical
+    assert not diff_metrics(full, merge_metrics([resumed, killed])).identical     # order matters: later wins
+
+
+def test_script_compares_a_folder_holding_one_resumed_run(tmp_path):
+    full = {"loss": series([0, 100, 200], [1.0, 0.5, 0.25])}
+    _sacred_run(str(tmp_path / "full" / "sacred" / "1"), full)
+    for run_id, (steps, values) in {"1": ([0, 100], [1.0, 0.5]), "2": ([200], [0.25])}.items():
+        folder = _sacred_run(str(tmp_path / "split" / "sacred" / run_id), {"loss": series(steps, values)})
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump({"seed": 0, "unique_token": "tok"}, f)
+    proc = subprocess.run([sys.executable, "-m", "scripts.compare_runs", str(tmp_path / "full"), str(tmp_path / "split")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and "one run resumed in place" in proc.stdout, proc.stdout + proc.stderr

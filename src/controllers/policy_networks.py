@@ -12,6 +12,7 @@ from munch import Munch
 from modules.agents import REGISTRY as AGENT_REGISTRY
 from modules.agents.cnn_actor_critic import PolicyInputSpec
 from utils.errors import ConfigError
+from utils.safe_load import read_json, read_torch
 
 CONFIG_FILE = "policy_config.json"
 WEIGHTS_FILE = "policy.th"
@@ -113,8 +114,9 @@ class PolicyNetworks(nn.Module):
         config_path = os.path.join(directory, CONFIG_FILE)
         if not os.path.isfile(config_path):
             raise ConfigError(f"no saved policy in '{directory}' (missing {CONFIG_FILE})")
-        with open(config_path) as f:
-            config = json.load(f)
+        config = read_json(config_path, f"saved policy in '{directory}'")
+        if not isinstance(config, dict):
+            raise ConfigError(f"saved policy in '{directory}': {CONFIG_FILE} does not hold a mapping")
         if config.get("extra_dim", 0):
             raise ConfigError(f"policy in '{directory}' takes extra inputs (extra_dim={config['extra_dim']}, e.g. "
                               "hop_plus subgoals), which a frozen ckpt: role cannot provide; use a policy without "
@@ -123,5 +125,10 @@ class PolicyNetworks(nn.Module):
             if config.get(key) != value:
                 raise ConfigError(f"policy in '{directory}' has {key}={config.get(key)!r} but this run needs {value!r}")
         nets = cls(config)
-        nets.load_state_dict(torch.load(os.path.join(directory, WEIGHTS_FILE), map_location="cpu"))
+        weights = read_torch(os.path.join(directory, WEIGHTS_FILE), f"saved policy in '{directory}'")
+        try:
+            nets.load_state_dict(weights)
+        except (RuntimeError, TypeError, AttributeError) as e:
+            raise ConfigError(f"saved policy in '{directory}': {WEIGHTS_FILE} does not fit its "
+                              f"{CONFIG_FILE}: {str(e).splitlines()[0]}") from None
         return nets

@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from envs.actions import check_action_array
+
 from envs.env_args import EnvArgsError, validate_env_args
 
 STAY = 4
@@ -486,11 +488,10 @@ class GridCore:
         """
         if not self._started:
             raise RuntimeError(f"{self.name}: call reset() before step()")
-        actions = np.asarray(actions)
+        actions = np.asarray(actions) if isinstance(actions, np.ndarray) else actions
         shape = (self.batch_size, self.n_agents)
-        if actions.shape != shape or actions.dtype.kind not in "iu":
-            raise ValueError(f"{self.name}: step(actions) needs an int array of shape {shape}, "
-                             f"got {actions.dtype} {actions.shape}")
+        if not isinstance(actions, np.ndarray) or actions.shape != shape or actions.dtype.kind not in "iu":
+            actions = check_action_array(actions, shape, self.n_actions, self.t, f"{self.name}.step")
         cells = self._agent_cells()
         if check and (((actions < 0) | (actions >= self.n_actions)).any()
                       or not self._chosen_available(cells, actions).all()):

@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from gymnasium import spaces
 
+from envs.actions import check_action_array
 from envs.multiagentenv import BatchedMultiAgentEnv
 
 EnvFn = Callable[[], Any]
@@ -168,10 +169,8 @@ class PettingZooAdapter(BatchedMultiAgentEnv):
                                  f"step {int(self._t[b])}: action {a} is not available (available: {allowed})")
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        actions = np.asarray(actions)
-        if actions.shape != (self.batch_size, self.n_agents):
-            raise ValueError(f"PettingZooAdapter.step: actions have shape {actions.shape}, "
-                             f"expected {(self.batch_size, self.n_agents)}")
+        actions = check_action_array(actions, (self.batch_size, self.n_agents), self.n_actions, self._t,
+                                     "PettingZooAdapter.step", self.agent_names)
         rewards = np.zeros((self.batch_size, self.n_agents), np.float32)
         terminated = np.zeros(self.batch_size, bool)
         truncated = np.zeros(self.batch_size, bool)

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from envs.actions import is_action_int, show_action
 from envs.grid_core import STAY
 from envs.render import render_rgb
 
@@ -71,6 +72,10 @@ class GridParallelEnv(ParallelEnv):
                              f"play {self.agents}; missing {missing}, not in play {unknown}")
         joint = np.full((1, self.core.n_agents), STAY, dtype=np.int64)
         for name, action in actions.items():
+            if not is_action_int(action) or not 0 <= int(action) < self.core.n_actions:
+                kind = "not an integer" if not is_action_int(action) else "out of range"
+                raise ValueError(f"{self.core.name}: {name} at step t={int(self.core.t[0])}: action {show_action(action)} is "
+                                 f"{kind}; allowed: integers 0..{self.core.n_actions - 1}")
             joint[0, self._slot[name]] = int(action)
         rewards, terminated, truncated = self.core.step(joint)
         live = self.agents

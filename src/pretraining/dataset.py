@@ -9,6 +9,7 @@ from munch import Munch
 from components.episode_buffer import BatchData, EpisodeBatch
 from runners.parallel_runner import ParallelRunner
 from utils.errors import ConfigError
+from utils.safe_load import read_torch
 
 COMPACT = {"obs": torch.uint8, "state": torch.uint8}  # 0/1 grids are stored as bytes
 
@@ -38,7 +39,9 @@ def load_dataset(path: str, args: Munch) -> tuple[EpisodeBatch, dict]:
     """
     if not path or not os.path.isfile(path):
         raise ConfigError(f"dataset_path: no dataset file at '{path}' (write one with --config=collect)")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = read_torch(path, "dataset_path", weights_only=False)
+    if not isinstance(saved, dict) or "meta" not in saved or "fields" not in saved:
+        raise ConfigError(f"dataset_path: '{path}' is not a dataset written by --config=collect")
     expected = dataset_meta(args)
     differ = {k: (saved["meta"].get(k), v) for k, v in expected.items() if saved["meta"].get(k) != v}
     if differ:

@@ -24,13 +24,17 @@ LABEL_KEYS = ("name", "env_config", "roles")   # what a curve's runs share by de
 
 
 def run_label(config: dict, keys: tuple[str, ...] | list[str] = LABEL_KEYS) -> str:
-    """Label of a run from its config ``keys`` (dotted for nested ones; '?' where absent)."""
+    """Label of a run from its config ``keys`` (dotted for nested ones); ValueError naming a key
+    the run's config does not have."""
     parts = []
     for key in keys:
         try:
             parts.append(format_key(config_value(config, key)).replace(",", "-"))
         except KeyError:
-            parts.append("?")
+            import difflib
+            close = difflib.get_close_matches(key, list(config), n=3, cutoff=0.5)
+            hint = f" Closest keys: {', '.join(close)}." if close else " The keys are those of the run's config.json."
+            raise ValueError(f"--group-by: no config key '{key}' in the runs.{hint}") from None
     return " | ".join(parts)
 
 
@@ -114,6 +118,23 @@ def curve_style(index: int) -> tuple[int, str]:
     return index % 10, LINE_STYLES[(index // 10) % len(LINE_STYLES)]
 
 
+IMAGE_FORMATS = (".png", ".pdf", ".svg")
+
+
+def check_out_path(out: str) -> None:
+    """ValueError unless ``out`` is a file path ending in an image format, not an existing folder."""
+    if os.path.isdir(out):
+        raise ValueError(f"--out '{out}' is a folder; give a file name ending in {', '.join(IMAGE_FORMATS)}")
+    if os.path.splitext(out)[1].lower() not in IMAGE_FORMATS:
+        raise ValueError(f"--out '{out}' must end in {', '.join(IMAGE_FORMATS)}")
+    parent = os.path.dirname(os.path.abspath(out))
+    probe = parent
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise ValueError(f"--out '{out}': '{probe}' is a file, not a folder")
+
+
 def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = None,
                 references: dict[str, float] | None = None,
                 label_keys: tuple[str, ...] | list[str] = LABEL_KEYS, window: int = 1,
@@ -122,6 +143,7 @@ def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = Non
     over its runs) per label, plus dashed horizontal ``references`` (e.g. a rule-based agent's
     return); only runs matching ``where``; each run is first smoothed over ``window`` points;
     returns runs per label."""
+    check_out_path(out)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

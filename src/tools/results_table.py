@@ -2,6 +2,7 @@
 as mean ± std over runs (seeds) in a markdown table."""
 from __future__ import annotations
 
+import datetime
 import glob
 import json
 import math
@@ -32,12 +33,30 @@ def _read_json(path: str) -> Any:
         return json.load(f)
 
 
+HEARTBEAT_TIMEOUT_S = 120.0   # Sacred beats every 10 s; a RUNNING run silent for longer has died
+
+
+def run_status(run_json: dict, now: datetime.datetime | None = None) -> str:
+    """Sacred's status, except that a RUNNING run whose heartbeat stopped more than
+    ``HEARTBEAT_TIMEOUT_S`` ago (killed, machine lost) is ``DEAD``."""
+    status = run_json.get("status", "UNKNOWN")
+    beat = run_json.get("heartbeat") or run_json.get("start_time")
+    if status != "RUNNING" or not beat:
+        return status
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    try:
+        age = (now - datetime.datetime.fromisoformat(beat)).total_seconds()
+    except ValueError:
+        return status
+    return "DEAD" if age > HEARTBEAT_TIMEOUT_S else status
+
+
 def load_run(path: str) -> SacredRun:
     """Read ``<path>/{config,metrics,run}.json`` (metrics may be missing: no metric logged yet)."""
     metrics_path = os.path.join(path, "metrics.json")
     metrics = _read_json(metrics_path) if os.path.isfile(metrics_path) else {}
     return SacredRun(path, _read_json(os.path.join(path, "config.json")), metrics,
-                     _read_json(os.path.join(path, "run.json")).get("status", "UNKNOWN"))
+                     run_status(_read_json(os.path.join(path, "run.json"))))
 
 
 def is_run_folder(path: str) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from launch import load_config
-from utils.config import parse_yaml
+from utils.config import parse_yaml, parse_yaml_value
 from utils.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -47,7 +47,7 @@ def parse_assignment(text: str, what: str) -> tuple[str, Any]:
         raise ConfigError(f"{what}: expected key=value, got '{text}'")
     if key in RESERVED:
         raise ConfigError(f"{what}: '{key}' is set by the sweep (use --seeds; runs get their own folders)")
-    return key, parse_yaml(raw)
+    return key, parse_yaml_value(raw, f"{what} {key}")
 
 
 def check_grid_entry(key: str, values: Any) -> tuple[str, list]:
@@ -69,7 +69,7 @@ def load_grid_file(path: str) -> dict[str, list]:
     if not os.path.isfile(path):
         raise ConfigError(f"--grid-file: {path} not found")
     with open(path) as f:
-        data = parse_yaml(f.read())
+        data = parse_yaml_value(f.read(), f"--grid-file {path}")
     if not isinstance(data, dict):
         raise ConfigError(f"--grid-file: {path} must map keys to lists of values")
     return dict(check_grid_entry(str(key), values) for key, values in data.items())
@@ -246,6 +246,16 @@ def interrupt_children() -> None:
             proc.send_signal(signal.SIGINT)
 
 
+def resume_overrides(spec: RunSpec) -> list[str]:
+    """For a run interrupted after a checkpoint: continue from its last checkpoint into the same
+    model folder (``main.py`` refuses a folder holding several model folders, naming them)."""
+    if "checkpoint_path" in spec.overrides:
+        return []
+    models = os.path.join(spec.folder, "models")
+    saved = glob.glob(os.path.join(models, "*", "[0-9]*", "state.pt"))
+    return [f"checkpoint_path={spec.folder}", "resume_in_place=True"] if saved else []
+
+
 def execute(spec: RunSpec) -> RunResult:
     """Run ``spec`` as a subprocess with one thread per library, unless its folder already holds
     a COMPLETED run; a folder started with other overrides is a failure, never reused."""
@@ -262,12 +272,13 @@ def execute(spec: RunSpec) -> RunResult:
     with open(manifest_path, "w") as f:
         json.dump(spec.manifest(), f, indent=1)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    command = spec.command() + resume_overrides(spec)
     start = time.time()
-    with open(spec.log, "w") as log:
-        log.write(shlex.join(spec.command()) + "\n")
+    with open(spec.log, "a") as log:
+        log.write(shlex.join(command) + "\n")
         log.flush()
         # Own session: a Ctrl-C in the terminal reaches the sweep only, which interrupts each run once.
-        proc = subprocess.Popen(spec.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         with _CHILDREN_LOCK:
             _CHILDREN.add(proc)
         try:

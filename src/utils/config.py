@@ -35,6 +35,23 @@ def parse_yaml(text: str) -> Any:
     """Parse yaml text with the project's loader."""
     return yaml.load(text, Loader=_Loader)
 
+
+def parse_yaml_value(text: str, where: str) -> Any:
+    """Parse a yaml value given by a user; invalid yaml is a ConfigError naming ``where``."""
+    try:
+        return parse_yaml(text)
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: '{text}' is not valid yaml ({problem})") from None
+
+
+def check_config_name(name: str, what: str, folder: str) -> None:
+    """A --config / --env-config name is a plain file name of ``folder`` (no path, no '..')."""
+    if not name or name != os.path.basename(name) or name.startswith(".") or name.endswith(".yaml"):
+        names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")) if os.path.isdir(folder) else []
+        raise ConfigError(f"{what} '{name}' must be the name of a file in {folder} (no path, no .yaml). "
+                          f"Available: {', '.join(names) or 'none'}")
+
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config")
 DEFAULT_ALG = "ppo"
 DEFAULT_ENV = "stag_hunt_small"
@@ -128,6 +145,9 @@ def parse_cli(argv: list[str]) -> tuple[str, str, dict]:
             in_with = True
         elif not in_with and arg.startswith("--"):
             flag, eq, value = arg.partition("=")
+            if flag not in ("--config", "--env-config", "--env_config"):
+                raise ConfigError(f"command line: unknown option {flag}. Allowed: --config, --env-config, --debug, "
+                                  "with key=value ...")
             if not eq:
                 if i + 1 >= len(args):
                     raise ConfigError(f"command line: {flag} needs a value")
@@ -168,6 +188,8 @@ def build_config(alg: str = DEFAULT_ALG, env: str = DEFAULT_ENV, overrides: dict
                  config_dir: str = CONFIG_DIR, declared: dict | None = None) -> dict:
     """Merge default < env < alg < overrides into one plain dict, validating every key.
     ``declared``: keys with defaults that learners and actors declare, added to default.yaml's."""
+    check_config_name(alg, "--config", os.path.join(config_dir, "algs"))
+    check_config_name(env, "--env-config", os.path.join(config_dir, "envs"))
     config = load_yaml(os.path.join(config_dir, "default.yaml"), "default config")
     for key, value in (declared or {}).items():
         if key in config:

@@ -139,6 +139,12 @@ class Logger:
         if self.use_tb:
             self._tb_writer.flush()
 
+    def flush(self) -> None:
+        """Write the metrics logged so far to the Sacred record now, not at the next 10 s heartbeat
+        (called before every checkpoint, so a run killed after it has lost no logged value)."""
+        if self._sacred_run is not None:
+            self._sacred_run._emit_heartbeat()
+
     def close(self) -> None:
         """Flush and close the TensorBoard writer, if any."""
         if self._tb_writer is not None:

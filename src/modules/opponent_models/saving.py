@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from utils.errors import ConfigError
+from utils.safe_load import read_json, read_torch
 
 
 def save_module(module: nn.Module, directory: str, name: str) -> None:
@@ -30,8 +31,9 @@ def check_saved(config: dict, directory: str, name: str, key: str) -> None:
         raise ConfigError(f"{key}: '{directory}' is not a directory")
     if not os.path.isfile(config_path) or not os.path.isfile(os.path.join(directory, f"{name}.th")):
         raise ConfigError(f"{key}: no saved {name} in '{directory}' (needs {name}.th and {name}_config.json)")
-    with open(config_path) as f:
-        saved = json.load(f)
+    saved = read_json(config_path, key)
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{key}: {config_path} does not hold a mapping")
     differ = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if differ:
         text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
@@ -41,4 +43,8 @@ def check_saved(config: dict, directory: str, name: str, key: str) -> None:
 def load_into(module: nn.Module, directory: str, name: str, key: str) -> None:
     """Load ``directory``'s saved ``name`` into ``module`` after ``check_saved`` against ``module.config``."""
     check_saved(module.config, directory, name, key)
-    module.load_state_dict(torch.load(os.path.join(directory, f"{name}.th"), map_location="cpu"))
+    weights = read_torch(os.path.join(directory, f"{name}.th"), key)
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{key}: {name}.th in '{directory}' does not fit its config: {str(e).splitlines()[0]}") from None
