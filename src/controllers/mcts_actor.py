@@ -17,13 +17,14 @@ from munch import Munch
 from components.action_selectors import masked_logits
 from controllers.actors import Actor, StepInputs
 from controllers.policy_networks import PolicyNetworks
+from controllers.search_acting import act_on_search, check_policy_target
 from controllers.roles import validate_roles
 from envs.grid_core import STAY, GridOnes
 from modules.coplayer_model import CoplayerModel
 from modules.grid_ones_linear import GridOnesLinear
 from planners.belief import GoalBeliefs
 from planners.goals import make_goal_spec
-from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
+from planners.mcts import BatchedMCTS, SearchSettings
 from planners.tree_goals import DiscreteTreeGoals
 
 
@@ -75,6 +76,7 @@ class MCTSActor(Actor):
 
     def __init__(self, args: Munch) -> None:
         super().__init__(args)
+        check_policy_target(args)
         self.goal_spec = make_goal_spec(args)
         self.policy = PolicyNetworks.from_args(args).to(args.device)
         self.coplayer = CoplayerModel(tuple(args.state_shape), args.n_agents, self.goal_spec.n_goals, args.n_actions,
@@ -119,12 +121,8 @@ class MCTSActor(Actor):
             goals = self.beliefs.sample(envs[rows], slots[rows], self.settings.tree_num, generator)
             tree_goals = DiscreteTreeGoals(self.models.coplayer_logits, goals, self.models.sparse_inputs)
             result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator)
-            probs = masked_softmax(self.args.q_temperature * result.q, result.avail)
-            policy[rows] = probs
-            if test_mode and self.args.test_greedy:
-                actions[rows] = np.where(result.avail, result.q, -np.inf).argmax(axis=1)
-            else:
-                actions[rows] = torch.multinomial(torch.from_numpy(probs), 1, generator=generator)[:, 0].numpy()
+            greedy = test_mode and self.args.test_greedy
+            actions[rows], policy[rows] = act_on_search(result, self.args, greedy, generator)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}
 
     def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:
