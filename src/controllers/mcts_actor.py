@@ -81,8 +81,10 @@ class MCTSActor(Actor):
         self.policy = PolicyNetworks.from_args(args).to(args.device)
         self.coplayer = CoplayerModel(tuple(args.state_shape), args.n_agents, self.goal_spec.n_goals, args.n_actions,
                                       args.coplayer_hidden_dim, tuple(args.coplayer_conv_channels)).to(args.device)
-        self.beliefs = GoalBeliefs(len(validate_roles(args)), args.n_agents, self.goal_spec.n_goals,
-                                   args.inter_om_alpha, args.belief_prior_count)
+        self.role_names = [role.name for role in validate_roles(args)]
+        self.beliefs = GoalBeliefs(len(self.role_names), args.n_agents, self.goal_spec.n_goals,
+                                   args.inter_om_alpha, args.belief_prior_count, args.belief_prior_share)
+        self.diagnostics: dict[str, list[float]] = {}
         self.role_of_slot: np.ndarray | None = None
         self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
         self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
@@ -105,7 +107,22 @@ class MCTSActor(Actor):
         """New beliefs from the inter-OM prior of the role (identity) sitting in each co-player slot."""
         if self.role_of_slot is None or self.role_of_slot.shape != role_mask.shape:
             raise ValueError("MCTSActor.init_episode needs assign_roles(role_of_slot) for the same episodes first")
+        self._collect_belief_quality()
         self.beliefs.start_episode(role_mask, self.role_of_slot)
+        for role, prior in zip(self.role_names, self.beliefs.prior()):
+            for name, p in zip(self.goal_spec.goal_names(), prior):
+                self.diagnostics.setdefault(f"inter_om_prior_{role}_{name}", []).append(float(p))
+
+    def _collect_belief_quality(self) -> None:
+        """P(true goal) after 1, 3 and 5 observed steps of the finished episodes, per co-player role."""
+        for (role, k), values in self.beliefs.quality().items():
+            self.diagnostics.setdefault(f"belief_p_true_k{k}_{self.role_names[role]}", []).extend(values.tolist())
+
+    def episode_stats(self) -> dict[str, list[float]]:
+        self._collect_belief_quality()
+        self.beliefs.snapshots[:] = np.nan       # counted once
+        stats, self.diagnostics = self.diagnostics, {}
+        return stats
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
