@@ -1,11 +1,11 @@
-"""Trains HOP's co-player model π_ω(a_j | s, g) on hindsight goal labels (SPEC §6.4)."""
+"""Trains HOP's co-player model π_ω(a_j | s, g) on hindsight goal labels (docs/methods.md: HOP)."""
 from __future__ import annotations
 
 import torch
 from munch import Munch
 
 from learners.coplayer_learner import CoplayerModelLearner
-from learners.hop_data import agent_rows, coplayer_slots
+from learners.hop_data import agent_rows, coplayers_of_role
 from planners.goals import agent_cells, hindsight_goals, make_goal_spec, pursued_goals
 
 
@@ -22,6 +22,7 @@ class GoalModelLearner(CoplayerModelLearner):
 
     name = "goal_model"
     module_name = "coplayer_model"
+    trains = (module_name,)
     actor_name = "mcts"
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
@@ -41,7 +42,7 @@ class GoalModelLearner(CoplayerModelLearner):
         after_last = rows & (labels < 0)
         pursued = pursued_goals(self.spec, batch["state"], cells, after_last & ~left, n_agents)   # [B,N]
         labels = torch.where(after_last, pursued[:, None, :].expand_as(labels), labels)
-        rows &= coplayer_slots(batch["role"][..., 0], self.role_index)[:, None, :] & (labels >= 0)
+        rows &= coplayers_of_role(batch["role"][..., 0], self.role_index)[:, None, :] & (labels >= 0)
         b, t, j = torch.nonzero(rows, as_tuple=True)
         return {"state": batch["state"][b, t], "time": batch["time"][b, t], "slot": j, "goal": labels[b, t, j],
                 "action": actions[b, t, j], "avail": batch["avail_actions"][b, t, j]}
@@ -65,4 +66,4 @@ class GoalModelLearner(CoplayerModelLearner):
 
     def logits(self, data: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = self.model(data["state"], data["time"])
-        return logits[torch.arange(len(data["slot"])), data["slot"], data["goal"]]
+        return logits[torch.arange(len(data["slot"]), device=logits.device), data["slot"], data["goal"]]

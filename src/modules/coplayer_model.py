@@ -1,4 +1,4 @@
-"""Co-player models for HOP's planners (SPEC §6.4).
+"""Co-player models for HOP's planners (docs/methods.md: HOP).
 
 - ``CoplayerModel`` π_ω(a_j | s, g), discrete goals (HOP): ONE goal-conditioned network, the goal
   (one-hot) and the slot (one-hot) are inputs of its head next to the state features, so every

@@ -1,6 +1,4 @@
-"""Latent world model for planning and imagination (SPEC §6.5): ``REGISTRY[name](config)``."""
+"""Latent world model for planning and imagination (docs/methods.md, "World-model planning")."""
 from modules.world_model.model import WorldModel
 
-REGISTRY = {
-    "latent": WorldModel,
-}
+__all__ = ["WorldModel"]

@@ -1,4 +1,4 @@
-"""``run_mode: adapt`` — few-shot adaptation of a trained focal role to unseen co-players (SPEC §7).
+"""``run_mode: adapt`` — few-shot adaptation of a trained focal role to unseen co-players (docs/design.md: Adaptation protocol).
 
 The focal role's modules and its learners' modules and optimisers are loaded from a checkpoint of
 a (self-play) run; nothing else is (no buffer, no t_env, no RNG or other roles' state). The role
@@ -24,6 +24,7 @@ from munch import Munch
 
 from controllers.policy_networks import CONFIG_FILE
 from controllers.role_controller import ROLE_CONFIG_FILE
+from experiment import Experiment
 from utils.checkpoint import STATE_FILE, CheckpointError, find_checkpoint, load_checkpoint
 from utils.errors import ConfigError
 from utils.logging import Logger
@@ -139,7 +140,6 @@ def check_adapt_args(args: Munch) -> None:
 
 def adapt(_run, args: Munch, logger: Logger) -> None:
     """Load the focal checkpoint, adapt for ``adapt_episodes`` episodes, record its returns."""
-    from run import Experiment
     check_adapt_args(args)
     args.batch_size_run = args.adapt_batch_size_run          # the runner plays this many episodes per rollout
     directory = resolve_checkpoint(args.adapt_checkpoint, args.load_step)
