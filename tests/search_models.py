@@ -29,11 +29,13 @@ class IntegerModels:
         flat = obs.reshape(len(obs), -1).astype(np.float64)
         return (flat @ self.w_logits) / 4.0 + self.offset, (flat @ self.w_value) / 8.0
 
-    def coplayer_logits(self, state, time):
+    def coplayer_logits(self, state, time, goals=None):
         logits = np.full((len(state), *self.shape), BLOCKED)
         logits[:, :, 0, STAG] = 0.0
         logits[:, :, 0, self.stag_move] = -1000.0
         if self.stag_move != STAY:
             logits[:, :, 0, STAY] = -2000.0
         logits[:, :, 1:, STAY] = 0.0
+        if goals is not None:
+            return logits[np.arange(len(state))[:, None], np.arange(self.shape[0]), goals]
         return logits

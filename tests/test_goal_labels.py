@@ -72,3 +72,13 @@ def test_coplayer_model_is_one_goal_conditioned_network():
         for p in model.parameters():
             p -= 0.5 * p.grad
     assert not torch.allclose(model(state, time)[:, :, 1], before)
+
+
+def test_coplayer_logits_under_given_goals_are_the_all_goals_logits_at_those_goals():
+    torch.manual_seed(1)
+    model = CoplayerModel((7, 4, 4), 4, 3, 7, hidden_dim=8, conv_channels=())
+    state, time = torch.rand(5, 7, 4, 4), torch.rand(5, 1)
+    goals = torch.randint(0, 3, (5, 4))
+    every = model(state, time)
+    chosen = every[torch.arange(5)[:, None], torch.arange(4), goals]
+    torch.testing.assert_close(model(state, time, goals), chosen)

@@ -60,13 +60,16 @@ class TorchSearchModels:
                 logits, value = self.policy(self._tensor(obs), time_t, slot_t)
         return logits.cpu().numpy(), value.cpu().numpy()
 
-    def coplayer_logits(self, state: np.ndarray | GridOnes, time: np.ndarray) -> np.ndarray:
+    def coplayer_logits(self, state: np.ndarray | GridOnes, time: np.ndarray,
+                        goals: np.ndarray | None = None) -> np.ndarray:
+        """π_ω's logits ``[L,N,G,A]``, or ``[L,N,A]`` under one goal per slot ``goals [L,N]``."""
         with torch.inference_mode():
             time_t = self._tensor(time)[:, None]
+            goals_t = None if goals is None else self._tensor(goals)
             if isinstance(state, GridOnes):
-                logits = self.coplayer.from_first_layer(self.coplayer_first(self._tensor(state.cells), time_t))
+                logits = self.coplayer.from_first_layer(self.coplayer_first(self._tensor(state.cells), time_t), goals_t)
             else:
-                logits = self.coplayer(self._tensor(state), time_t)
+                logits = self.coplayer(self._tensor(state), time_t, goals_t)
         return logits.cpu().numpy()
 
 

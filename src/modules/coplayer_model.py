@@ -49,19 +49,24 @@ class CoplayerModel(nn.Module):
         self.head_in = nn.Linear(hidden_dim + n_agents + n_goals, hidden_dim)
         self.head_out = nn.Linear(hidden_dim, n_actions)
 
-    def forward(self, state: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
-        """``state [M,C,H,W]``, ``time [M,1]`` -> unmasked logits ``[M, N, G, A]``."""
-        return self.head(self.body(torch.cat([self.trunk(state), time], dim=-1)))
+    def forward(self, state: torch.Tensor, time: torch.Tensor, goals: torch.Tensor | None = None) -> torch.Tensor:
+        """``state [M,C,H,W]``, ``time [M,1]`` -> unmasked logits ``[M, N, G, A]`` under every goal, or
+        ``[M, N, A]`` under one goal per slot, ``goals [M,N]`` (long)."""
+        return self.head(self.body(torch.cat([self.trunk(state), time], dim=-1)), goals)
 
-    def head(self, hidden: torch.Tensor) -> torch.Tensor:
-        """State features ``[M,H]`` -> logits ``[M,N,G,A]`` of every slot under every goal."""
+    def head(self, hidden: torch.Tensor, goals: torch.Tensor | None = None) -> torch.Tensor:
+        """State features ``[M,H]`` -> logits ``[M,N,G,A]`` of every slot under every goal, or
+        ``[M,N,A]`` under ``goals [M,N]``."""
         n_agents, n_goals, _ = self.shape
         width = hidden.shape[-1]
         weight = self.head_in.weight                                            # [H, H + N + G]
         state_part = F.linear(hidden, weight[:, :width], self.head_in.bias)      # [M,H]
         slot_part = weight[:, width:width + n_agents].T                         # [N,H] (one-hot columns)
         goal_part = weight[:, width + n_agents:].T                               # [G,H]
-        inner = state_part[:, None, None] + slot_part[None, :, None] + goal_part[None, None]
+        if goals is None:
+            inner = state_part[:, None, None] + slot_part[None, :, None] + goal_part[None, None]
+        else:
+            inner = state_part[:, None] + slot_part[None] + goal_part[goals]
         return self.head_out(F.relu(inner))
 
     @property
@@ -70,12 +75,12 @@ class CoplayerModel(nn.Module):
         layer can read ``GridOnes`` (``modules.grid_ones_linear``)."""
         return len(self.trunk) == 1
 
-    def from_first_layer(self, first: torch.Tensor) -> torch.Tensor:
+    def from_first_layer(self, first: torch.Tensor, goals: torch.Tensor | None = None) -> torch.Tensor:
         """``forward`` from the body's first FC layer's outputs ``first [M,H]`` (before its ReLU)."""
         hidden = first
         for layer in list(self.body)[1:]:
             hidden = layer(hidden)
-        return self.head(hidden)
+        return self.head(hidden, goals)
 
 
 class SubgoalCoplayerModel(nn.Module):
