@@ -92,6 +92,7 @@ class MCTSActor(Actor):
         self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
         self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
         self.planner: BatchedMCTS | None = None
+        self.planned_decisions = 0   # searches run (one per planning agent and step), for throughput figures
         self.probe = None  # scratch core that replays a step to see who left
 
     @classmethod
@@ -141,6 +142,7 @@ class MCTSActor(Actor):
             goals = self.beliefs.sample(envs[rows], slots[rows], self.settings.tree_num, generator)
             tree_goals = DiscreteTreeGoals(self.models.coplayer_logits, goals, self.models.sparse_inputs)
             result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator)
+            self.planned_decisions += len(rows)
             greedy = test_mode and self.args.test_greedy
             actions[rows], policy[rows] = act_on_search(result, self.args, greedy, generator)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}
