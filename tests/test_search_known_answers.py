@@ -15,6 +15,7 @@ from planners.search_probe import ConstantModels, RolloutModels, probe_search
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 STAG_GOAL, HARE_GOAL = 0, 1
 DEFAULTS = SearchSettings(num_simulations=200, tree_num=5, c_puct=1.25, discount=0.95)  # config/default.yaml
+ROLLOUT = SearchSettings(num_simulations=50, tree_num=5, c_puct=1.25, discount=0.95)    # leaves valued by rollouts
 
 
 def _core(core_cls, layout, first_actions=None):
@@ -57,7 +58,7 @@ def test_stag_three_steps_away_with_a_partner_arriving_at_the_same_time(seed):
     # exact value of the NS rule (a rollout in the true simulator): the search must still prefer
     # the stag over the hare that it finds at depth 2.
     core = _core(StagHuntCore, ["........", "H1..S..2", "........"])
-    result = _plan(core, STAG_GOAL, RolloutModels(["NS", "NS"], DEFAULTS.discount), seed=seed)
+    result = _plan(core, STAG_GOAL, RolloutModels(["NS", "NS"], ROLLOUT.discount), seed=seed, settings=ROLLOUT)
     assert result.greedy()[0] == RIGHT
 
 
@@ -66,7 +67,8 @@ def test_hare_when_the_coplayers_are_nh(seed):
     core = _core(StagHuntCore, ["........", "H1..S..2", "........"])
     assert _plan(core, HARE_GOAL, seed=seed).greedy()[0] == LEFT
     # and with the exact value of NS as leaf value (worth 0 here: nobody joins the stag)
-    assert _plan(core, HARE_GOAL, RolloutModels(["NS", "NH"], DEFAULTS.discount), seed=seed).greedy()[0] == LEFT
+    rollout = RolloutModels(["NS", "NH"], ROLLOUT.discount)
+    assert _plan(core, HARE_GOAL, rollout, seed=seed, settings=ROLLOUT).greedy()[0] == LEFT
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -90,9 +92,9 @@ def test_snowdrift_waits_when_the_coplayer_removes_it_alone():
 def test_exact_model_planner_earns_at_least_the_rule_over_whole_episodes(coplayers, rule):
     """Random stag_hunt_small maps, the planner in slot 0 next to three rule co-players, leaves
     valued by rollouts of the rules: it must earn at least what the rule earns in that slot."""
-    settings = SearchSettings(num_simulations=50, tree_num=5, c_puct=1.25, discount=0.95)
+    settings = SearchSettings(num_simulations=30, tree_num=5, c_puct=1.25, discount=0.95)
     env_args = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)
-    result = probe_search(StagHuntCore, env_args, np.arange(16), 0, ["-", coplayers, coplayers, coplayers],
+    result = probe_search(StagHuntCore, env_args, np.arange(12), 0, ["-", coplayers, coplayers, coplayers],
                           settings, rule)
     assert result.planner >= result.rule
-    assert result.planner_returns.min() > 0              # it always catches something
+    assert np.mean(result.planner_returns >= 2.5) >= np.mean(result.rule_returns >= 2.5)   # stag shares too
