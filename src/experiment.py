@@ -107,6 +107,8 @@ class Experiment:
         self.buffer.insert_episode_batch(batch)
         self.episode += len(results.lengths)
         self.train_results.append(results)
+        for key, values in self.mac.actor.episode_stats().items():
+            self.learner_stats.setdefault(key, []).extend(values)
         for learner in self.learners:
             for key, value in learner.train(self.buffer, self.runner.t_env, self.episode).items():
                 self.learner_stats.setdefault(key, []).append(value)

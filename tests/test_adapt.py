@@ -44,7 +44,7 @@ def test_focal_starts_from_the_checkpoint_and_nothing_else(self_play):
 def test_adapt_run_records_one_focal_return_per_episode(self_play, tmp_path):
     results, _ = self_play
     overrides = ["run_mode=adapt", f"adapt_checkpoint={results}", "roles=[NS,ppo,NS,NS]", "shuffle_slots=True",
-                 "adapt_episodes=12", "adapt_first_k=8", "batch_size_run=4", "buffer_size=4", "batch_size=4",
+                 "adapt_episodes=12", "adapt_report_first=[1,5,10]", "batch_size_run=4", "buffer_size=4", "batch_size=4",
                  "ppo_epochs=1", "env_args.episode_limit=20", "save_model=False", f"local_results_path={tmp_path}"]
     proc = subprocess.run([sys.executable, MAIN, "with", *overrides], capture_output=True, text=True,
                           env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
@@ -53,8 +53,12 @@ def test_adapt_run_records_one_focal_return_per_episode(self_play, tmp_path):
         metrics = json.load(f)
     per_episode = metrics["adapt_focal_return"]
     assert per_episode["steps"] == list(range(12)) and len(per_episode["values"]) == 12
-    assert metrics["adapt_focal_return_first_k"]["steps"] == [8]
-    assert metrics["adapt_focal_return_first_k"]["values"][0] == pytest.approx(np.mean(per_episode["values"][:8]))
+    for k in (1, 5, 10):
+        assert metrics[f"adapt_focal_return_first{k}"]["steps"] == [k]
+        assert metrics[f"adapt_focal_return_first{k}"]["values"][0] == pytest.approx(np.mean(per_episode["values"][:k]))
+    # one episode per rollout (adapt_batch_size_run 1, whatever batch_size_run says): 12 rollouts, each
+    # followed by the learners' update, so every PPO update is logged against one more episode
+    assert metrics["episode"]["values"][-1] == 12
     assert metrics["adapt_focal_return_mean"]["values"][0] == pytest.approx(np.mean(per_episode["values"]))
     # the focal role's own return: the per-role training stat averages the same episodes
     assert np.mean(per_episode["values"]) == pytest.approx(np.mean(metrics["return_role_ppo_mean"]["values"]))
@@ -82,8 +86,10 @@ def test_clear_errors(self_play, tmp_path):
         load_focal(snowdrift, step_dir)
     with pytest.raises(ConfigError, match="must include the focal"):
         check_adapt_args(make_args(roles=["NS", "NS", "NS", "NH"]))
-    with pytest.raises(ConfigError, match="multiple of batch_size_run"):
-        check_adapt_args(make_args(adapt_episodes=10, batch_size_run=4, buffer_size=4))
+    with pytest.raises(ConfigError, match="multiple of adapt_batch_size_run"):
+        check_adapt_args(make_args(adapt_episodes=10, adapt_batch_size_run=4))
+    with pytest.raises(ConfigError, match="adapt_report_first"):
+        check_adapt_args(make_args(adapt_episodes=10, adapt_report_first=[1, 20]))
     proc = subprocess.run([sys.executable, MAIN, "with", "run_mode=adapt", "adapt_checkpoint=missing/dir",
                            f"local_results_path={tmp_path}"], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, OMP_NUM_THREADS="1"))

@@ -23,8 +23,23 @@ def test_hop_train_step_writes_mcts_policy_and_belief_at_every_step():
     assert (policy[~acting] == 0).all()
     assert (policy * ~batch["avail_actions"][:, :-1]).sum() == 0
     np.testing.assert_allclose(batch["belief"][:, :-1].sum(-1)[acting].numpy(), 1.0, rtol=1e-5)
+    # the prior's target is the root visit distribution: visit counts over tree_num * num_simulations
+    counts = policy[acting].numpy() * SMALL["tree_num"] * SMALL["num_simulations"]
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
     for key in ("alphazero_policy_loss", "alphazero_value_loss", "goal_model_loss"):
         assert np.isfinite(exp.learner_stats[key]).all()
+    assert any(key.startswith("inter_om_prior_NS_") for key in exp.learner_stats)
+
+
+def test_q_softmax_target_writes_the_acting_distribution():
+    exp = make_experiment("hop", roles=["hop", "NS", "NH", "hop"], mcts_policy_target="q_softmax", **SMALL)
+    exp.train_step()
+    batch = exp.buffer.sample_latest(4)
+    acting = (masks.agent_mask(batch)[..., 0] > 0) & (batch["role"][:, None, :, 0] == 0)
+    counts = batch["mcts_policy"][:, :-1][acting].numpy() * SMALL["tree_num"] * SMALL["num_simulations"]
+    assert np.abs(counts - np.round(counts)).max() > 1e-3       # softmax of Q, not visit fractions
+    with pytest.raises(ConfigError, match="mcts_policy_target"):
+        make_experiment("hop", roles=["hop", "NS", "NH", "hop"], mcts_policy_target="nope", **SMALL)
 
 
 def test_direct_om_runs_with_a_single_goal():

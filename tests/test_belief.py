@@ -132,11 +132,51 @@ def test_bad_belief_settings_raise():
         GoalBeliefs(1, 2, 2, alpha=1.5, prior_count=1.0)
 
 
-def test_inter_om_discounts_once_per_episode_and_sums_a_roles_slots():
+def test_inter_om_discounts_once_per_episode_and_counts_one_unit_per_episode():
     beliefs = GoalBeliefs(2, 3, 2, alpha=0.5, prior_count=1.0)
-    roles = np.array([[0, 1, 1], [0, 1, 1]])
-    beliefs.start_episode(np.array([[True, False, False]] * 2), roles)
-    beliefs.record(np.array([[-1, 0, 0], [-1, 1, -1]]), training=True)
+    roles = np.array([[0, 1, 1], [0, 1, 1], [0, 1, 1]])
+    beliefs.start_episode(np.array([[True, False, False]] * 3), roles)
+    beliefs.record(np.array([[-1, 0, 0], [-1, 0, 1], [-1, 1, -1]]), training=True)
     beliefs.start_episode(np.array([[True, False, False]]), roles[:1])
-    np.testing.assert_allclose(beliefs.counts[1], [0.5 * 2.0, 1.0])   # episode 1: two stags, then episode 2: a hare
+    # episode 1: two stags (one unit), episode 2: a stag and a hare (half each), episode 3: a hare
+    np.testing.assert_allclose(beliefs.counts[1], [0.25 * 1.0 + 0.5 * 0.5, 0.5 * 0.5 + 1.0])
     np.testing.assert_allclose(beliefs.counts[0], 0.0)
+
+
+def test_one_batch_of_hare_episodes_cannot_make_the_stag_unbelievable():
+    share = 0.1
+    beliefs = GoalBeliefs(2, 4, 2, alpha=0.995, prior_count=1.0, prior_share=share)
+    roles = np.tile([0, 1, 1, 1], (64, 1))
+    for _ in range(10):                                  # ten batches of 64 envs, every co-player takes a hare
+        beliefs.start_episode(np.tile([True, False, False, False], (64, 1)), roles)
+        beliefs.record(np.tile([-1, 1, 1, 1], (64, 1)), training=True)
+    beliefs.start_episode(np.array([[True, False, False, False]]), roles[:1])
+    assert beliefs.counts[1, 1] > 150                   # 640 episodes of evidence (discounted)
+    assert beliefs.prior()[1, 0] == pytest.approx(share / (1 + 2 * share))
+    # ... and a few stag-taking episodes move it back up
+    for _ in range(5):
+        beliefs.start_episode(np.tile([True, False, False, False], (64, 1)), roles)
+        beliefs.record(np.tile([-1, 0, 0, 0], (64, 1)), training=True)
+    beliefs.start_episode(np.array([[True, False, False, False]]), roles[:1])
+    assert beliefs.prior()[1, 0] > 0.3
+    without_share = GoalBeliefs(2, 4, 2, alpha=0.995, prior_count=1.0)
+    without_share.start_episode(np.tile([True, False, False, False], (64, 1)), roles)
+    without_share.record(np.tile([-1, 1, 1, 1], (64, 1)), training=True)
+    without_share.start_episode(np.array([[True, False, False, False]]), roles[:1])
+    assert without_share.prior()[1, 0] < 0.02          # what the pseudo-count alone would give
+
+
+def test_belief_quality_reports_p_true_goal_after_k_steps_per_role():
+    beliefs = GoalBeliefs(3, 3, 2, alpha=1.0, prior_count=1.0)
+    beliefs.start_episode(np.array([[True, False, False]]), np.array([[0, 1, 2]]))
+    observed = np.array([[True, True, True]])
+    steps = [np.array([[[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]]])] * 5
+    for likelihood in steps:
+        beliefs.update(likelihood, observed)
+    beliefs.record(np.array([[-1, 0, 1]]), training=True)    # slot 1 (role 1) took the stag, slot 2 a hare
+    quality = beliefs.quality()
+    p1 = 0.9 / (0.9 + 0.1)
+    np.testing.assert_allclose(quality[(1, 1)], [p1])
+    np.testing.assert_allclose(quality[(1, 3)], [0.9 ** 3 / (0.9 ** 3 + 0.1 ** 3)])
+    np.testing.assert_allclose(quality[(2, 5)], [0.8 ** 5 / (0.8 ** 5 + 0.2 ** 5)])
+    assert (0, 1) not in quality                         # the planning agent itself is nobody's co-player here

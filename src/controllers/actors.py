@@ -67,6 +67,10 @@ class Actor:
         inputs so the bootstrap value of a time-limit cut sees them; none by default."""
         return {}
 
+    def episode_stats(self) -> dict[str, list[float]]:
+        """Diagnostics gathered since the last call (values to average per key); none by default."""
+        return {}
+
     def state_dict(self) -> dict:
         """Non-module state to checkpoint (e.g. inter-episode beliefs)."""
         return {}

@@ -17,13 +17,14 @@ from munch import Munch
 from components.action_selectors import masked_logits
 from controllers.actors import Actor, StepInputs
 from controllers.policy_networks import PolicyNetworks
+from controllers.search_acting import act_on_search, check_policy_target
 from controllers.roles import validate_roles
 from envs.grid_core import STAY, GridOnes
 from modules.coplayer_model import CoplayerModel
 from modules.grid_ones_linear import GridOnesLinear
 from planners.belief import GoalBeliefs
 from planners.goals import make_goal_spec
-from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
+from planners.mcts import BatchedMCTS, SearchSettings
 from planners.tree_goals import DiscreteTreeGoals
 
 
@@ -59,13 +60,16 @@ class TorchSearchModels:
                 logits, value = self.policy(self._tensor(obs), time_t, slot_t)
         return logits.cpu().numpy(), value.cpu().numpy()
 
-    def coplayer_logits(self, state: np.ndarray | GridOnes, time: np.ndarray) -> np.ndarray:
+    def coplayer_logits(self, state: np.ndarray | GridOnes, time: np.ndarray,
+                        goals: np.ndarray | None = None) -> np.ndarray:
+        """π_ω's logits ``[L,N,G,A]``, or ``[L,N,A]`` under one goal per slot ``goals [L,N]``."""
         with torch.inference_mode():
             time_t = self._tensor(time)[:, None]
+            goals_t = None if goals is None else self._tensor(goals)
             if isinstance(state, GridOnes):
-                logits = self.coplayer.from_first_layer(self.coplayer_first(self._tensor(state.cells), time_t))
+                logits = self.coplayer.from_first_layer(self.coplayer_first(self._tensor(state.cells), time_t), goals_t)
             else:
-                logits = self.coplayer(self._tensor(state), time_t)
+                logits = self.coplayer(self._tensor(state), time_t, goals_t)
         return logits.cpu().numpy()
 
 
@@ -75,16 +79,20 @@ class MCTSActor(Actor):
 
     def __init__(self, args: Munch) -> None:
         super().__init__(args)
+        check_policy_target(args)
         self.goal_spec = make_goal_spec(args)
         self.policy = PolicyNetworks.from_args(args).to(args.device)
         self.coplayer = CoplayerModel(tuple(args.state_shape), args.n_agents, self.goal_spec.n_goals, args.n_actions,
                                       args.coplayer_hidden_dim, tuple(args.coplayer_conv_channels)).to(args.device)
-        self.beliefs = GoalBeliefs(len(validate_roles(args)), args.n_agents, self.goal_spec.n_goals,
-                                   args.inter_om_alpha, args.belief_prior_count)
+        self.role_names = [role.name for role in validate_roles(args)]
+        self.beliefs = GoalBeliefs(len(self.role_names), args.n_agents, self.goal_spec.n_goals,
+                                   args.inter_om_alpha, args.belief_prior_count, args.belief_prior_share)
+        self.diagnostics: dict[str, list[float]] = {}
         self.role_of_slot: np.ndarray | None = None
         self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
         self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
         self.planner: BatchedMCTS | None = None
+        self.planned_decisions = 0   # searches run (one per planning agent and step), for throughput figures
         self.probe = None  # scratch core that replays a step to see who left
 
     @classmethod
@@ -103,7 +111,22 @@ class MCTSActor(Actor):
         """New beliefs from the inter-OM prior of the role (identity) sitting in each co-player slot."""
         if self.role_of_slot is None or self.role_of_slot.shape != role_mask.shape:
             raise ValueError("MCTSActor.init_episode needs assign_roles(role_of_slot) for the same episodes first")
+        self._collect_belief_quality()
         self.beliefs.start_episode(role_mask, self.role_of_slot)
+        for role, prior in zip(self.role_names, self.beliefs.prior()):
+            for name, p in zip(self.goal_spec.goal_names(), prior):
+                self.diagnostics.setdefault(f"inter_om_prior_{role}_{name}", []).append(float(p))
+
+    def _collect_belief_quality(self) -> None:
+        """P(true goal) after 1, 3 and 5 observed steps of the finished episodes, per co-player role."""
+        for (role, k), values in self.beliefs.quality().items():
+            self.diagnostics.setdefault(f"belief_p_true_k{k}_{self.role_names[role]}", []).extend(values.tolist())
+
+    def episode_stats(self) -> dict[str, list[float]]:
+        self._collect_belief_quality()
+        self.beliefs.snapshots[:] = np.nan       # counted once
+        stats, self.diagnostics = self.diagnostics, {}
+        return stats
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -119,12 +142,9 @@ class MCTSActor(Actor):
             goals = self.beliefs.sample(envs[rows], slots[rows], self.settings.tree_num, generator)
             tree_goals = DiscreteTreeGoals(self.models.coplayer_logits, goals, self.models.sparse_inputs)
             result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator)
-            probs = masked_softmax(self.args.q_temperature * result.q, result.avail)
-            policy[rows] = probs
-            if test_mode and self.args.test_greedy:
-                actions[rows] = np.where(result.avail, result.q, -np.inf).argmax(axis=1)
-            else:
-                actions[rows] = torch.multinomial(torch.from_numpy(probs), 1, generator=generator)[:, 0].numpy()
+            self.planned_decisions += len(rows)
+            greedy = test_mode and self.args.test_greedy
+            actions[rows], policy[rows] = act_on_search(result, self.args, greedy, generator)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}
 
     def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:

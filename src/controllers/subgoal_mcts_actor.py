@@ -19,13 +19,14 @@ from munch import Munch
 from controllers.actors import Actor, StepInputs
 from controllers.mcts_actor import TorchSearchModels
 from controllers.policy_networks import PolicyNetworks
+from controllers.search_acting import act_on_search, check_policy_target
 from controllers.subgoal_actor import build_opponent_models
 from controllers.subgoal_history import SubgoalHistory, ego_previous_actions
 from controllers.subgoal_inputs import active_policy_inputs, subgoal_fields
 from envs.grid_core import STAY
 from modules.coplayer_model import SubgoalCoplayerModel
 from modules.opponent_models.gaussian import reparameterise
-from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax
+from planners.mcts import BatchedMCTS, SearchSettings
 from planners.subgoal_goals import GOAL_UPDATES, RootPosterior, make_subgoal_goals
 from utils.errors import ConfigError
 
@@ -35,6 +36,7 @@ class SubgoalMCTSActor(Actor):
 
     def __init__(self, args: Munch) -> None:
         super().__init__(args)
+        check_policy_target(args)
         if not args.use_subgoal or active_policy_inputs(args):
             raise ConfigError(f"actor 'mcts_subgoal' needs use_subgoal: True and policy_inputs: [] (the prior/value "
                               f"network sees no subgoal), got {args.use_subgoal}, {list(args.policy_inputs)}")
@@ -86,11 +88,6 @@ class SubgoalMCTSActor(Actor):
             planned = RootPosterior(root.x[index], root.cond[index], root.mu[index], root.log_var[index])
             self.last_goals = make_subgoal_goals(self.args.goal_update, self.omg, self.coplayer, planned, sample)
             result = self.planner.search(core, envs[rows], slots[rows], self.last_goals, generator)
-            probs = masked_softmax(self.args.q_temperature * result.q, result.avail)
-            policy[rows] = probs
-            if not sample:
-                actions[rows] = np.where(result.avail, result.q, -np.inf).argmax(axis=1)
-            else:
-                actions[rows] = torch.multinomial(torch.from_numpy(probs), 1, generator=generator)[:, 0].numpy()
+            actions[rows], policy[rows] = act_on_search(result, self.args, not sample, generator)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "subgoal": subgoal,
                                            "infer_mu": root.mu.cpu(), "infer_log_var": root.log_var.cpu()}

@@ -38,21 +38,30 @@ class CoplayerModelLearner(Learner):
         """Unmasked action logits ``[R,A]`` of the model for the sample rows."""
         raise NotImplementedError
 
+    def logits_masked(self, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``logits`` with the unavailable actions masked out."""
+        return masked_logits(self.logits(data), data["avail"])
+
+    def heldout_stats(self, buffer) -> dict[str, float]:
+        """Statistics measured on data the model has not trained on, before the update; none by default."""
+        return {}
+
     def loss(self, data: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy and top-1 accuracy of the model on ``samples``."""
-        logits = masked_logits(self.logits(data), data["avail"])
+        logits = self.logits_masked(data)
         loss = F.cross_entropy(logits, data["action"])
         accuracy = (logits.argmax(dim=-1) == data["action"]).float().mean()
         return loss, accuracy
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
+        heldout = self.heldout_stats(buffer) if buffer.episodes_in_buffer else {}
         batch = sample_episodes(buffer, self.args.batch_size)
         data = None if batch is None else self.samples(batch)
         if data is None or len(data["action"]) == 0:
-            return {}
+            return heldout
         for _ in range(self.args.coplayer_epochs):
             loss, accuracy = self.loss(data)
             self.optimise(self.module_name, loss, f"{self.name} cross-entropy ({self.module_name})", t_env,
                           self.model.parameters())
         return {f"{self.name}_loss": float(loss.detach()), f"{self.name}_accuracy": float(accuracy),
-                f"{self.name}_samples": float(len(data["action"]))}
+                f"{self.name}_samples": float(len(data["action"])), **heldout}

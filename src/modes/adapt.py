@@ -3,10 +3,13 @@
 The focal role's modules and its learners' modules and optimisers are loaded from a checkpoint of
 a (self-play) run; nothing else is (no buffer, no t_env, no RNG or other roles' state). The role
 then plays with the co-players of ``roles`` (rule-based or ``ckpt:``) and keeps learning with the
-same ``train_step`` as training for ``adapt_episodes`` episodes. Recorded per episode (x = episode
-index): ``adapt_focal_return``, the focal role's own return (averaged over its slots, found by
-role, so ``shuffle_slots`` is fine); at the end ``adapt_focal_return_first_k`` (x = k) and
-``adapt_focal_return_mean`` (x = adapt_episodes). The actor's non-module state (HOP's inter-OM
+same ``train_step`` as training for ``adapt_episodes`` episodes. The measured episodes are played
+in sequence, ``adapt_batch_size_run`` envs per rollout (default 1: one episode at a time), so each
+method's between-episode adaptation (inter-OM update, learner updates) happens between them.
+Recorded per episode (x = episode index): ``adapt_focal_return``, the focal role's own return
+(averaged over its slots, found by role, so ``shuffle_slots`` is fine); at the end
+``adapt_focal_return_first<k>`` for every k of ``adapt_report_first`` (mean over the first k
+episodes, x = k) and ``adapt_focal_return_mean`` (x = adapt_episodes). The actor's non-module state (HOP's inter-OM
 goal counts) is carried over as the actor defines in ``CARRY_ACTOR_STATE``.
 """
 from __future__ import annotations
@@ -126,16 +129,19 @@ def check_adapt_args(args: Munch) -> None:
     if args.name not in args.roles:
         raise ConfigError(f"run_mode=adapt: roles {list(args.roles)} must include the focal (learned) role "
                           f"'{args.name}' next to the co-players")
-    if args.adapt_episodes < 1 or args.adapt_episodes % args.batch_size_run:
-        raise ConfigError(f"adapt_episodes ({args.adapt_episodes}) must be a positive multiple of batch_size_run "
-                          f"({args.batch_size_run}): episodes are played {args.batch_size_run} at a time")
-    if not 1 <= args.adapt_first_k <= args.adapt_episodes:
-        raise ConfigError(f"adapt_first_k ({args.adapt_first_k}) must be in 1..adapt_episodes ({args.adapt_episodes})")
+    if args.adapt_batch_size_run < 1 or args.adapt_episodes < 1 or args.adapt_episodes % args.adapt_batch_size_run:
+        raise ConfigError(f"adapt_episodes ({args.adapt_episodes}) must be a positive multiple of adapt_batch_size_run "
+                          f"({args.adapt_batch_size_run} >= 1): episodes are played {args.adapt_batch_size_run} at a time")
+    wrong = [k for k in args.adapt_report_first if not (isinstance(k, int) and 1 <= k <= args.adapt_episodes)]
+    if wrong or not args.adapt_report_first:
+        raise ConfigError(f"adapt_report_first {list(args.adapt_report_first)}: every entry must be an int in "
+                          f"1..adapt_episodes ({args.adapt_episodes}), at least one")
 
 
 def adapt(_run, args: Munch, logger: Logger) -> None:
     """Load the focal checkpoint, adapt for ``adapt_episodes`` episodes, record its returns."""
     check_adapt_args(args)
+    args.batch_size_run = args.adapt_batch_size_run          # the runner plays this many episodes per rollout
     directory = resolve_checkpoint(args.adapt_checkpoint, args.load_step)
     experiment = Experiment(args, logger)
     load_focal(experiment, directory)
@@ -151,11 +157,13 @@ def adapt(_run, args: Munch, logger: Logger) -> None:
             returns.append(float(value))
         if experiment.runner.t_env - experiment.last_log >= args.log_interval:
             experiment.log()
-    first_k = float(np.mean(returns[:args.adapt_first_k]))
-    logger.log_stat("adapt_focal_return_first_k", first_k, args.adapt_first_k)
+    first = {k: float(np.mean(returns[:k])) for k in args.adapt_report_first}
+    for k, value in first.items():
+        logger.log_stat(f"adapt_focal_return_first{k}", value, k)
     logger.log_stat("adapt_focal_return_mean", float(np.mean(returns)), args.adapt_episodes)
     experiment.log()
-    _run.info["adapt"] = {"checkpoint": os.path.abspath(directory), "focal_return_first_k": first_k,
-                          "focal_return_mean": float(np.mean(returns)), "episodes": len(returns)}
+    _run.info["adapt"] = {"checkpoint": os.path.abspath(directory), "episodes": len(returns),
+                          "focal_return_mean": float(np.mean(returns)),
+                          **{f"focal_return_first{k}": value for k, value in first.items()}}
     if args.save_model:
         experiment.save()

@@ -1,8 +1,10 @@
 """Co-player models for HOP's planners (docs/methods.md: HOP).
 
-- ``CoplayerModel`` π_ω(a_j | s, g), discrete goals (HOP): one pass over the global state gives
-  the action logits of every slot j under every goal g, ``[M, N, G, A]``: the planner needs all
-  co-players of a node at once, and the intra-OM belief update needs the likelihood of an
+- ``CoplayerModel`` π_ω(a_j | s, g), discrete goals (HOP): ONE goal-conditioned network, the goal
+  (one-hot) and the slot (one-hot) are inputs of its head next to the state features, so every
+  goal shares every weight and no goal keeps an untrained head. One pass over the global state
+  gives the action logits of every slot j under every goal g, ``[M, N, G, A]``: the planner needs
+  all co-players of a node at once, and the intra-OM belief update needs the likelihood of an
   observed action under every goal. With one goal (``coplayer_goals: none``) it is the
   action-level co-player model of ``direct_om``.
 - ``SubgoalCoplayerModel`` π_ω(a_j | s, g_j), continuous OMG_AM subgoals (``hop_plus_mcts``):
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from modules.agents.cnn_actor_critic import padded_layers
 
@@ -33,19 +36,38 @@ def state_body(state_shape: tuple[int, int, int], hidden_dim: int,
 
 
 class CoplayerModel(nn.Module):
-    """State trunk and body (``state_body``), then a head with ``n_agents * n_goals * n_actions`` logits."""
+    """State trunk and body (``state_body``) once per state, then one head MLP over
+    [state features, one-hot slot j, one-hot goal g] -> ``n_actions`` logits, for every (j, g).
+    The head's first layer is applied as the sum of its three column blocks (the same affine map
+    as on the concatenation), so the state part is computed once per state."""
 
     def __init__(self, state_shape: tuple[int, int, int], n_agents: int, n_goals: int, n_actions: int,
                  hidden_dim: int = 64, conv_channels: tuple[int, ...] = (16,)) -> None:
         super().__init__()
         self.shape = (n_agents, n_goals, n_actions)
         self.trunk, self.body = state_body(state_shape, hidden_dim, conv_channels)
-        self.head = nn.Linear(hidden_dim, n_agents * n_goals * n_actions)
+        self.head_in = nn.Linear(hidden_dim + n_agents + n_goals, hidden_dim)
+        self.head_out = nn.Linear(hidden_dim, n_actions)
 
-    def forward(self, state: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
-        """``state [M,C,H,W]``, ``time [M,1]`` -> unmasked logits ``[M, N, G, A]``."""
-        hidden = self.body(torch.cat([self.trunk(state), time], dim=-1))
-        return self.head(hidden).view(-1, *self.shape)
+    def forward(self, state: torch.Tensor, time: torch.Tensor, goals: torch.Tensor | None = None) -> torch.Tensor:
+        """``state [M,C,H,W]``, ``time [M,1]`` -> unmasked logits ``[M, N, G, A]`` under every goal, or
+        ``[M, N, A]`` under one goal per slot, ``goals [M,N]`` (long)."""
+        return self.head(self.body(torch.cat([self.trunk(state), time], dim=-1)), goals)
+
+    def head(self, hidden: torch.Tensor, goals: torch.Tensor | None = None) -> torch.Tensor:
+        """State features ``[M,H]`` -> logits ``[M,N,G,A]`` of every slot under every goal, or
+        ``[M,N,A]`` under ``goals [M,N]``."""
+        n_agents, n_goals, _ = self.shape
+        width = hidden.shape[-1]
+        weight = self.head_in.weight                                            # [H, H + N + G]
+        state_part = F.linear(hidden, weight[:, :width], self.head_in.bias)      # [M,H]
+        slot_part = weight[:, width:width + n_agents].T                         # [N,H] (one-hot columns)
+        goal_part = weight[:, width + n_agents:].T                               # [G,H]
+        if goals is None:
+            inner = state_part[:, None, None] + slot_part[None, :, None] + goal_part[None, None]
+        else:
+            inner = state_part[:, None] + slot_part[None] + goal_part[goals]
+        return self.head_out(F.relu(inner))
 
     @property
     def reads_grid_ones(self) -> bool:
@@ -53,12 +75,12 @@ class CoplayerModel(nn.Module):
         layer can read ``GridOnes`` (``modules.grid_ones_linear``)."""
         return len(self.trunk) == 1
 
-    def from_first_layer(self, first: torch.Tensor) -> torch.Tensor:
+    def from_first_layer(self, first: torch.Tensor, goals: torch.Tensor | None = None) -> torch.Tensor:
         """``forward`` from the body's first FC layer's outputs ``first [M,H]`` (before its ReLU)."""
         hidden = first
         for layer in list(self.body)[1:]:
             hidden = layer(hidden)
-        return self.head(hidden).view(-1, *self.shape)
+        return self.head(hidden, goals)
 
 
 class SubgoalCoplayerModel(nn.Module):

@@ -6,9 +6,17 @@
   co-player IDENTITY r (its role, an index into the controller's roles), not by a slot: with
   ``shuffle_slots`` the slot a co-player occupies changes every episode. Every training episode
   (env) in which role r plays next to at least one planning agent discounts ``counts[r]`` by
-  α = ``inter_om_alpha`` and adds the goals r reached there (summed over r's slots). An episode's
-  prior for slot j is ``(counts[r_j] + κ) / (Σ counts[r_j] + G κ)`` with r_j the role sitting in
-  slot j and κ = ``belief_prior_count``. (One role learns, so the focal role needs no key.)
+  α = ``inter_om_alpha`` and adds the goals r reached there, normalised to one unit of evidence
+  per episode (the goals of r's slots there as fractions summing to 1; nothing if none reached).
+  An episode's prior for slot j is the Dirichlet mean ``(counts[r_j] + k) / (Σ counts[r_j] + G k)``
+  with r_j the role in slot j and a pseudo-count scaled to the evidence,
+  ``k = max(κ, ρ Σ counts[r_j])`` (κ = ``belief_prior_count``, ρ = ``belief_prior_share``): however
+  many episodes agree, no goal's prior falls below ρ / (1 + G ρ), so one batch of many envs in which
+  every co-player took hares cannot make the stag unbelievable (intra-OM evidence can still move
+  the belief). (One role learns, so the focal role needs no key.)
+- Quality: the belief every planning agent held about each co-player after 1, 3 and 5 of its
+  steps is kept, and ``quality()`` gives P(the goal that co-player went on to reach) at those
+  steps, per co-player role, for the finished episodes.
 
 The diagonal (i = j) is never updated. ``state_dict`` holds everything, the goals reached in
 the episodes not yet folded into the counts included, so a checkpoint resumes exactly.
@@ -19,16 +27,19 @@ import numpy as np
 import torch
 
 LIKELIHOOD_FLOOR = 1e-6  # an observed action never rules a goal out completely
+QUALITY_STEPS = (1, 3, 5)  # belief quality: P(true goal) after this many observed steps
 
 
 class GoalBeliefs:
     """Intra-episode beliefs ``[B,N,N,G]`` and inter-episode goal counts per co-player role ``[R,G]``."""
 
-    def __init__(self, n_roles: int, n_agents: int, n_goals: int, alpha: float, prior_count: float) -> None:
-        if not 0.0 <= alpha <= 1.0 or prior_count <= 0.0:
-            raise ValueError(f"need 0 <= inter_om_alpha <= 1 and belief_prior_count > 0, got {alpha}, {prior_count}")
+    def __init__(self, n_roles: int, n_agents: int, n_goals: int, alpha: float, prior_count: float,
+                 prior_share: float = 0.0) -> None:
+        if not 0.0 <= alpha <= 1.0 or prior_count <= 0.0 or prior_share < 0.0:
+            raise ValueError(f"need 0 <= inter_om_alpha <= 1, belief_prior_count > 0 and belief_prior_share >= 0, "
+                             f"got {alpha}, {prior_count}, {prior_share}")
         self.n_roles, self.n_agents, self.n_goals = n_roles, n_agents, n_goals
-        self.alpha, self.prior_count = alpha, prior_count
+        self.alpha, self.prior_count, self.prior_share = alpha, prior_count, prior_share
         self.counts = np.zeros((n_roles, n_goals))
         self.training = False
         empty = np.zeros((0, n_agents), dtype=np.int64)
@@ -36,7 +47,8 @@ class GoalBeliefs:
 
     def prior(self) -> np.ndarray:
         """The inter-OM prior ``[R,G]`` of each co-player role for a new episode."""
-        smoothed = self.counts + self.prior_count
+        pseudo = np.maximum(self.prior_count, self.prior_share * self.counts.sum(axis=-1, keepdims=True))
+        smoothed = self.counts + pseudo
         return smoothed / smoothed.sum(axis=-1, keepdims=True)
 
     def start_episode(self, focal: np.ndarray, role_of_slot: np.ndarray) -> None:
@@ -53,6 +65,9 @@ class GoalBeliefs:
         prior = self.prior()[role_of_slot]                                  # [B,N(j),G]
         self.belief = np.broadcast_to(prior[:, None], (len(focal), self.n_agents, self.n_agents, self.n_goals)).copy()
         self.reached = np.zeros((len(focal), self.n_agents, self.n_goals))
+        self.first_reached = np.full((len(focal), self.n_agents), -1, dtype=np.int64)
+        self.observed_steps = np.zeros((len(focal), self.n_agents), dtype=np.int64)
+        self.snapshots = np.full((len(QUALITY_STEPS), len(focal), self.n_agents, self.n_agents, self.n_goals), np.nan)
 
     def _fold(self) -> None:
         """counts_r <- α^k counts_r + Σ_l α^(k-l) reached_r(episode l), over the k episodes (envs, in
@@ -62,6 +77,7 @@ class GoalBeliefs:
         onehot = ((self.role_of_slot[..., None] == np.arange(self.n_roles)) & appears[..., None]).astype(np.float64)
         present = onehot.max(axis=1, initial=0.0)                                          # [B,R]
         reached = np.einsum("bnr,bng->brg", onehot, self.reached)                          # [B,R,G]
+        reached /= np.maximum(reached.sum(axis=-1, keepdims=True), 1e-12)                  # one unit per episode
         k = present.sum(axis=0)                                                            # [R]
         weight = present * self.alpha ** (k - np.cumsum(present, axis=0))                  # [B,R]
         self.counts = self.alpha ** k[:, None] * self.counts + np.einsum("br,brg->rg", weight, reached)
@@ -74,6 +90,10 @@ class GoalBeliefs:
         lik[:, np.arange(self.n_agents), np.arange(self.n_agents)] = 1.0
         posterior = self.belief * lik
         self.belief = posterior / posterior.sum(axis=-1, keepdims=True)
+        self.observed_steps += observed
+        for index, k in enumerate(QUALITY_STEPS):
+            b, j = np.nonzero(observed & (self.observed_steps == k))
+            self.snapshots[index, b, :, j] = self.belief[b, :, j]
 
     def record(self, reached: np.ndarray, training: bool) -> None:
         """Tally the goals reached at this step: ``reached [B,N]`` goal index or -1; ``training``:
@@ -81,6 +101,24 @@ class GoalBeliefs:
         self.training = training
         b, j = np.nonzero(reached >= 0)
         np.add.at(self.reached, (b, j, reached[b, j]), 1.0)
+        first = self.first_reached[b, j] < 0
+        self.first_reached[b[first], j[first]] = reached[b[first], j[first]]
+
+    def quality(self) -> dict[tuple[int, int], np.ndarray]:
+        """``{(role, k): P(true goal) values}`` over the (episode, planning agent, co-player) pairs of
+        the current episodes where the co-player of role ``role`` reached a goal (its first one is
+        the true goal) after having been observed for at least k steps."""
+        b, i, j = np.nonzero(self.focal[:, :, None] & (self.first_reached[:, None, :] >= 0)
+                             & (np.arange(self.n_agents)[:, None] != np.arange(self.n_agents))[None])
+        roles, true = self.role_of_slot[b, j], self.first_reached[b, j]
+        found: dict[tuple[int, int], np.ndarray] = {}
+        for index, k in enumerate(QUALITY_STEPS):
+            p_true = self.snapshots[index, b, i, j, true]
+            for role in np.unique(roles):
+                values = p_true[(roles == role) & ~np.isnan(p_true)]
+                if values.size:
+                    found[(int(role), k)] = values
+        return found
 
     def sample(self, env_idx: np.ndarray, slot_idx: np.ndarray, n_trees: int, generator: torch.Generator) -> np.ndarray:
         """Co-players' goals for ``n_trees`` trees of each row: long ``[M, n_trees, N]``."""
@@ -90,7 +128,7 @@ class GoalBeliefs:
 
     def state_dict(self) -> dict:
         return {"counts": self.counts.copy(), "focal": self.focal.copy(), "role_of_slot": self.role_of_slot.copy(),
-                "training": self.training, "reached": self.reached.copy()}
+                "training": self.training, "reached": self.reached.copy()}   # quality snapshots: diagnostics only
 
     def load_state_dict(self, state: dict) -> None:
         if state["counts"].shape != self.counts.shape:

@@ -3,16 +3,29 @@
 Node statistics live in preallocated flat arrays indexed by node id ``tree * X + node`` (R trees,
 X = num_simulations + 1 nodes per tree, A actions; an edge is ``node_id * A + action``): visit
 counts ``N``, value sums ``W``, ``Q = W / N`` (0 unvisited, -inf unavailable), ``c_puct * P``,
-edge rewards, child ids (-1 = not expanded), and each node's current PUCT choice. Each node's
+edge rewards, child ids (-1 = not expanded), each node's value estimate and a seeded tie-break
+draw per edge; per tree the lowest and highest value seen so far (for the normalised Q). Each node's
 simulator state is kept as array copies: walls, prey positions and kinds (and the core's lookup
 tables derived from them) never change within an episode, so they are kept once per tree; the
 rest of the core's ``CoreState`` once per node. Restoring is array copies only (gathered once,
 adopted by the scratch core without a second copy).
 
+The PUCT score of edge a at node s of tree k is scale-free, as in MuZero:
+
+    score(s, a) = Q̄_k(s, a) + c_puct * P(s, a) * sqrt(max(N(s), 1)) / (1 + N(s, a)),
+    Q̄_k(x) = (x - lo_k) / (hi_k - lo_k)  (0 while hi_k <= lo_k),
+
+with lo_k / hi_k the lowest / highest value tree k has seen (backed-up Q values and the network's
+leaf values), so ``c_puct`` means the same whatever the reward scale. An unvisited edge has no Q
+of its own: it gets its node's first-play value, the node's value estimate
+``V̂(s) = (v_net(s) + Σ_a W(s, a)) / (1 + N(s))`` (never a bare 0 that positive rewards always
+beat). Ties of the score break by the prior, then by a seeded uniform draw made when the node was
+created (never by action index).
+
 One simulation step, for all R trees at once:
-1. selection: follow each node's cached PUCT choice ``argmax Q + c_puct * P * sqrt(max(sum N, 1)) / (1 + N)``
-   over its available actions (first maximum on ties) down to an edge that was never expanded or
-   into a terminal node (a Python loop over depth, vectorised over trees, a few gathers per level);
+1. selection: descend by the PUCT choice over each node's available actions, recomputed from the
+   node's statistics and its tree's current bounds at every level, down to an edge that was
+   never expanded or into a terminal node (a Python loop over depth, vectorised over trees);
 2. expansion: the parents' snapshots are restored into one scratch core, the co-players'
    actions are sampled from the co-player distributions at the parent, and one batched
    ``core.step`` makes every new child. The distributions come from the search's
@@ -23,8 +36,7 @@ One simulation step, for all R trees at once:
 3. evaluation: ONE prior/value network call for all new (non-terminal) nodes (with models that
    have ``sparse_inputs`` the observations go in as ``GridOnes``, the grids are never built);
 4. backup of the discounted return ``r + discount * G`` along every path (one scatter for all
-   trees and depths), then the PUCT choice is recomputed for the nodes on the paths, the only
-   nodes whose statistics changed.
+   trees and depths), into the edges' W, N and Q, the nodes' value estimates and the trees' bounds.
 
 A node is terminal for the planning agent when its env is done or the agent has left (it got
 its capture reward on the edge into the node); terminal nodes are worth 0.
@@ -56,7 +68,9 @@ class SearchSettings:
 
 class SearchModels(Protocol):
     """The networks the search calls (numpy in, numpy out, no gradients). Models with a true
-    ``sparse_inputs`` attribute get full-view observations as ``GridOnes`` (``GridCore.grid_ones``)."""
+    ``sparse_inputs`` attribute get full-view observations as ``GridOnes`` (``GridCore.grid_ones``).
+    Models that read the simulator itself (exact rollouts, ``planners.search_probe``) define
+    ``evaluate_states(sim, rows, slot) -> (logits, value)`` instead of reading observations."""
 
     def prior_value(self, obs: np.ndarray, time: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Planning agents' ``obs [L,C,H,W]``, ``time [L]``, ``slot [L]`` -> ``logits [L,A]``, ``value [L]``."""
@@ -64,12 +78,25 @@ class SearchModels(Protocol):
 
 @dataclass
 class SearchResult:
-    """Root statistics of one search: ``q [M,A]`` averaged over the trees that visited each action
-    (actions no tree visited get the row's lowest visited Q), ``visits [M,T,A]``, ``avail [M,A]``."""
+    """Root statistics of one search: ``q [M,A]``, each tree's root Q on its normalised scale
+    averaged over the trees that visited the action (actions no tree visited get the row's lowest
+    visited Q), ``visits [M,T,A]``, ``avail [M,A]``."""
 
     q: np.ndarray
     visits: np.ndarray
     avail: np.ndarray
+
+    def visit_policy(self) -> np.ndarray:
+        """The root visit distribution summed over trees ``[M,A]`` (AlphaZero's policy target)."""
+        total = self.visits.sum(axis=1)
+        return total / total.sum(axis=1, keepdims=True)
+
+    def greedy(self) -> np.ndarray:
+        """Best action per row ``[M]``: highest averaged Q, ties to the most visited."""
+        visits = self.visits.sum(axis=1)
+        best = np.where(self.avail, self.q, -np.inf)
+        tied = best >= best.max(axis=1, keepdims=True)
+        return np.where(tied, visits, -1.0).argmax(axis=1)
 
 
 def masked_softmax(logits: np.ndarray, avail: np.ndarray) -> np.ndarray:
@@ -79,10 +106,20 @@ def masked_softmax(logits: np.ndarray, avail: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=-1, keepdims=True)
 
 
-def root_q(visits: np.ndarray, value_sums: np.ndarray, avail: np.ndarray) -> np.ndarray:
-    """Root Q ``[M,A]`` averaged over trees ``[M,T,A]`` that visited each action."""
+def normalise(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``(values - lower) / (upper - lower)`` where ``upper > lower``, else 0 (bounds broadcast)."""
+    span = upper - lower
+    spread = span > 0
+    return np.where(spread, (values - lower) / np.where(spread, span, 1.0), 0.0)
+
+
+def root_q(visits: np.ndarray, value_sums: np.ndarray, avail: np.ndarray, lower: np.ndarray,
+           upper: np.ndarray) -> np.ndarray:
+    """Root Q ``[M,A]``: each tree's Q ``[M,T,A]`` normalised with its bounds ``[M,T]``, averaged
+    over the trees that visited each action."""
     seen = visits > 0
-    q_tree = np.divide(value_sums, visits, out=np.zeros_like(value_sums), where=seen)
+    raw = np.divide(value_sums, visits, out=np.zeros_like(value_sums), where=seen)
+    q_tree = np.where(seen, normalise(raw, lower[..., None], upper[..., None]), 0.0)
     count = seen.sum(axis=1)
     q = np.divide(q_tree.sum(axis=1), count, out=np.zeros(count.shape), where=count > 0)
     visited = (count > 0) & avail
@@ -111,7 +148,10 @@ class BatchedMCTS:
         self.flat_stats = self.stats.reshape(-1)  # edge e = node * A + action: Q at e + 2A * node, N at + 2A more
         self.value_sums = np.zeros(size * a)
         self.node_visits = np.zeros(size)
-        self.choice = np.zeros(size, dtype=np.int64)
+        self.node_value_sum = np.zeros(size)     # v_net(s) + the returns backed up through s
+        self.tie_break = np.zeros((size, a))     # seeded draws that break ties after the prior
+        self.lower = np.full(trees, np.inf)      # lowest / highest value seen per tree
+        self.upper = np.full(trees, -np.inf)
         self.edge_reward = np.zeros(size * a)
         self.child = np.full(size * a, -1, dtype=np.int64)
         self.node_avail = np.zeros((size, n, a), dtype=bool)  # every agent's available actions
@@ -162,14 +202,15 @@ class BatchedMCTS:
         self.static = {name: getattr(snapshot, name) for name in _STATIC}
         self.tables = snapshot.tables
         self._store(roots, snapshot)
-        self._evaluate(np.arange(trees), roots)
+        self._evaluate(np.arange(trees), roots, generator)
         for _ in range(settings.num_simulations):
             goals.begin_simulation(generator)
             self._simulate(generator)
         root_visits = self.visits[roots].reshape(m, t, -1)
         root_sums = self.value_sums.reshape(-1, self.n_actions)[roots].reshape(m, t, -1)
         avail = self.node_avail[roots[::t], slot_idx]
-        return SearchResult(root_q(root_visits, root_sums, avail), root_visits, avail)
+        q = root_q(root_visits, root_sums, avail, self.lower.reshape(m, t), self.upper.reshape(m, t))
+        return SearchResult(q, root_visits, avail)
 
     def _simulate(self, generator: torch.Generator) -> None:
         length, trees, parent, action = self._select()
@@ -178,18 +219,25 @@ class BatchedMCTS:
             value[trees] = self._expand(trees, parent, action, generator)
         self._backup(length, value)
 
-    def _puct_choice(self, nodes: np.ndarray, node_visits: np.ndarray) -> np.ndarray:
-        """PUCT action of nodes ``nodes`` (visited ``node_visits`` times) from their statistics (first
-        maximum on ties)."""
+    def _puct_choice(self, nodes: np.ndarray, trees: np.ndarray) -> np.ndarray:
+        """PUCT action of nodes ``nodes`` of trees ``trees`` (see module doc): normalised Q, the
+        node's first-play value on unvisited edges; ties by prior, then by the seeded draw."""
         stats = np.take(self.stats, nodes, axis=0)  # faster than self.stats[nodes] here
-        score = stats[:, 1]                         # in place, same operations as q + c P sqrt(.) / (1 + N)
-        score *= np.sqrt(np.maximum(node_visits, 1.0))[:, None]
-        score /= stats[:, 2] + 1.0
-        score += stats[:, 0]
-        return score.argmax(axis=1)
+        q, c_prior, visits = stats[:, 0], stats[:, 1], stats[:, 2]
+        node_visits = np.take(self.node_visits, nodes)
+        first_play = np.take(self.node_value_sum, nodes) / (1.0 + node_visits)
+        value = np.where(visits > 0, q, first_play[:, None])
+        score = c_prior * np.sqrt(np.maximum(node_visits, 1.0))[:, None]
+        score /= visits + 1.0
+        score += normalise(value, self.lower[trees, None], self.upper[trees, None])
+        score[q == -np.inf] = -np.inf               # unavailable
+        tied = score >= score.max(axis=1, keepdims=True)
+        prior = np.where(tied, c_prior, -np.inf)
+        tied &= prior >= prior.max(axis=1, keepdims=True)
+        return np.where(tied, np.take(self.tie_break, nodes, axis=0), -1.0).argmax(axis=1)
 
     def _select(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Descend every tree along the cached PUCT choices; returns every tree's path length and,
+        """Descend every tree by its PUCT choices; returns every tree's path length and,
         for the trees whose path ends at an unexpanded edge, the tree, parent node id and action."""
         n_trees, a = len(self.n_nodes), self.n_actions
         rows = np.arange(n_trees)
@@ -198,7 +246,7 @@ class BatchedMCTS:
         end_edge = np.full(n_trees, -1, dtype=np.int64)   # the unexpanded edge a tree's path ends at
         depth = 0
         while rows.size:
-            edge = node * a + self.choice[node]
+            edge = node * a + self._puct_choice(node, rows)
             self.path[depth, rows] = edge
             nxt = self.child[edge]
             new = nxt < 0
@@ -238,11 +286,11 @@ class BatchedMCTS:
         self.edge_reward[edge] = rewards[index, focal]
         self._store(new, self.sim.get_state(copy=False))
         self.goals.expanded(self.sim, trees, parent, new, actions, generator)
-        return self._evaluate(trees, new)
+        return self._evaluate(trees, new, generator)
 
-    def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        """Fill priors, availability, terminal flags and PUCT choices of new nodes ``nodes`` (of
-        trees ``trees``) from the scratch core's rows; return their values."""
+    def _evaluate(self, trees: np.ndarray, nodes: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        """Fill priors, availability, terminal flags, value estimates and tie-break draws of new
+        nodes ``nodes`` (of trees ``trees``) from the scratch core's rows; return their values."""
         sim, n_rows = self.sim, len(trees)
         focal = self.focal[trees]
         avail = sim.avail_actions()
@@ -256,12 +304,22 @@ class BatchedMCTS:
         if live.size == 0:
             return value
         nodes, focal = nodes[live], focal[live]
-        obs = sim.grid_ones(live, focal) if self.sparse else sim.observations(live, focal)
-        logits, value[live] = self.models.prior_value(obs, sim.time()[live], focal)
-        c_prior = self.settings.c_puct * masked_softmax(logits, own[live])
-        self.c_prior[nodes] = c_prior
-        self.choice[nodes] = np.where(own[live], c_prior, -np.inf).argmax(axis=1)  # PUCT with no visits yet
+        if hasattr(self.models, "evaluate_states"):
+            logits, value[live] = self.models.evaluate_states(sim, live, focal)
+        else:
+            obs = sim.grid_ones(live, focal) if self.sparse else sim.observations(live, focal)
+            logits, value[live] = self.models.prior_value(obs, sim.time()[live], focal)
+        self.c_prior[nodes] = self.settings.c_puct * masked_softmax(logits, own[live])
+        self.tie_break[nodes] = torch.rand((len(nodes), self.n_actions), generator=generator,
+                                           dtype=torch.float64).numpy()
+        self.node_value_sum[nodes] = value[live]
+        self._widen(trees[live], value[live])
         return value
+
+    def _widen(self, trees: np.ndarray, values: np.ndarray) -> None:
+        """Extend the bounds of trees ``trees`` (distinct) to the values ``values``."""
+        self.lower[trees] = np.minimum(self.lower[trees], values)
+        self.upper[trees] = np.maximum(self.upper[trees], values)
 
     def _coplayer_cdf(self, trees: np.ndarray, nodes: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The co-players' action distributions (as CDFs ``[L,N,A]``) at nodes ``nodes`` of trees
@@ -276,7 +334,8 @@ class BatchedMCTS:
         return cdf / cdf[..., -1:]
 
     def _backup(self, length: np.ndarray, value: np.ndarray) -> None:
-        """Add the discounted returns along every path, then refresh the PUCT choices on the paths."""
+        """Add the discounted returns along every path to the edges, the nodes' value estimates and
+        the trees' bounds."""
         depth = int(length.max())
         edges = self.path[:depth]                                              # [D, R]
         on_path = np.arange(depth)[:, None] < length
@@ -292,9 +351,13 @@ class BatchedMCTS:
         n_at = q_at + 2 * self.n_actions                                       # and their N
         sums = self.value_sums[edges] + returns[on_path]
         visits = self.flat_stats[n_at] + 1.0
+        q = sums / visits
         self.value_sums[edges] = sums
         self.flat_stats[n_at] = visits
-        self.flat_stats[q_at] = sums / visits
-        node_visits = self.node_visits[nodes] + 1.0
-        self.node_visits[nodes] = node_visits
-        self.choice[nodes] = self._puct_choice(nodes, node_visits)
+        self.flat_stats[q_at] = q
+        self.node_visits[nodes] += 1.0
+        self.node_value_sum[nodes] += returns[on_path]
+        q_paths = np.full(on_path.shape, np.nan)
+        q_paths[on_path] = q
+        self.lower = np.minimum(self.lower, np.nanmin(q_paths, axis=0))  # every path has an edge
+        self.upper = np.maximum(self.upper, np.nanmax(q_paths, axis=0))

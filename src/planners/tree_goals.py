@@ -43,8 +43,9 @@ class TreeGoals:
 
 class DiscreteTreeGoals(TreeGoals):
     """One discrete goal per co-player and tree, ``goals [M, tree_num, N]`` (the planning agent's
-    own entry is ignored); ``coplayer_logits(state, time) -> [L,N,G,A]`` is the co-player model,
-    given the states as ``GridOnes`` with ``sparse`` (``GridCore.grid_ones``), else as grids."""
+    own entry is ignored); ``coplayer_logits(state, time, goals [L,N]) -> [L,N,A]`` is the co-player
+    model under those goals, given the states as ``GridOnes`` with ``sparse`` (``GridCore.grid_ones``),
+    else as grids."""
 
     def __init__(self, coplayer_logits, goals: np.ndarray, sparse: bool = False) -> None:
         self.model, self.goals, self.sparse = coplayer_logits, np.asarray(goals, dtype=np.int64), sparse
@@ -57,5 +58,4 @@ class DiscreteTreeGoals(TreeGoals):
 
     def coplayer_logits(self, sim: GridCore, rows: np.ndarray, trees: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         state = sim.grid_ones(rows) if self.sparse else sim.state_observation(rows)
-        logits = self.model(state, sim.time()[rows])                                          # [L,N,G,A]
-        return logits[np.arange(len(rows))[:, None], np.arange(sim.n_agents), self.tree_goals[trees]]
+        return self.model(state, sim.time()[rows], self.tree_goals[trees])                    # [L,N,A]

@@ -1,0 +1,41 @@
+"""How a planning actor acts on a search result and what it writes as the prior's training target.
+
+Acting: softmax(``q_temperature`` × root Q) over the available actions, Q on the trees'
+normalised scale (``SearchResult.greedy`` in greedy test mode). The ``mcts_policy`` written into
+the batch, the alphazero learner's target for the prior, is chosen by ``mcts_policy_target``:
+``visits`` (default, as in AlphaZero: the root visit distribution summed over trees) or
+``q_softmax`` (the acting distribution itself).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from munch import Munch
+
+from planners.mcts import SearchResult, masked_softmax
+from utils.errors import ConfigError
+
+POLICY_TARGETS: dict[str, Callable[[SearchResult, np.ndarray], np.ndarray]] = {
+    "visits": lambda result, acting: result.visit_policy(),
+    "q_softmax": lambda result, acting: acting,
+}
+
+
+def check_policy_target(args: Munch) -> None:
+    """``mcts_policy_target`` must name one of ``POLICY_TARGETS``."""
+    if args.mcts_policy_target not in POLICY_TARGETS:
+        raise ConfigError(f"unknown mcts_policy_target '{args.mcts_policy_target}'. Available: "
+                          f"{', '.join(POLICY_TARGETS)}")
+
+
+def act_on_search(result: SearchResult, args: Munch, greedy: bool,
+                  generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Actions ``[M]`` and the prior's training target ``[M,A]`` from one search."""
+    acting = masked_softmax(args.q_temperature * result.q, result.avail)
+    if greedy:
+        actions = result.greedy()
+    else:
+        actions = torch.multinomial(torch.from_numpy(acting), 1, generator=generator)[:, 0].numpy()
+    return actions, POLICY_TARGETS[args.mcts_policy_target](result, acting)

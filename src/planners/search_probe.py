@@ -1,0 +1,110 @@
+"""Known-answer probe of the search: whole episodes with exact co-player models.
+
+One planning agent plays in ``focal_slot`` of a batch of envs next to rule-based co-players; the
+search is given the co-players' true policies (``RuleTreeGoals``, every tree with each co-player's
+true goal), a flat prior and a constant leaf value. The same envs (same seeds) are then played
+with a rule in the focal slot. A faithful search earns at least what the rule earns there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from envs.grid_core import STAY, GridCore
+from envs.rule_based import make
+from planners.mcts import BatchedMCTS, SearchSettings
+from planners.rule_goals import DEFAULT_GOAL_ROLES, RuleTreeGoals
+
+
+class ConstantModels:
+    """Prior/value network stand-in: flat prior, the same leaf value everywhere."""
+
+    def __init__(self, n_actions: int, value: float = 0.0) -> None:
+        self.n_actions, self.value = n_actions, value
+
+    def prior_value(self, obs, time, slot) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((len(time), self.n_actions)), np.full(len(time), self.value)
+
+
+class RolloutModels:
+    """Flat prior; the leaf value is the planning agent's discounted return when every agent,
+    the planning one included, follows its rule from the leaf to the end (one rollout in the
+    true simulator): the exact value of the rule-based policy the planner should improve on."""
+
+    def __init__(self, roles: list[str], discount: float) -> None:
+        self.roles, self.discount = roles, discount
+        self.rollout: GridCore | None = None
+
+    def evaluate_states(self, sim: GridCore, rows: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.rollout is None:
+            self.rollout = type(sim)(1, **sim.args)
+        core = self.rollout
+        core.set_state(sim.get_state(rows))
+        policies = [make(core.name, role) for role in self.roles]
+        index = np.arange(len(rows))
+        value, scale = np.zeros(len(rows)), np.ones(len(rows))
+        playing = core.alive[index, slot] & ~core.done
+        while playing.any():
+            actions = np.stack([p.act(core, np.array([k]))[:, 0] for k, p in enumerate(policies)], axis=1)
+            rewards, _, _ = core.step(actions)
+            value += np.where(playing, scale * rewards[index, slot], 0.0)
+            scale *= self.discount
+            playing &= core.alive[index, slot] & ~core.done
+        return np.zeros((len(rows), sim.n_actions)), value
+
+
+@dataclass
+class ProbeResult:
+    """Mean focal return of the planner and of the rule in the same slot, over the same envs."""
+
+    planner: float
+    rule: float
+    planner_returns: np.ndarray
+    rule_returns: np.ndarray
+
+
+def _episode(core: GridCore, seeds: np.ndarray, focal_slot: int, roles: list[str], choose) -> np.ndarray:
+    """Play one episode per seed; ``choose(core, rows)`` gives the focal actions of live rows."""
+    core.reset(seeds)
+    policies = {slot: make(core.name, role) for slot, role in enumerate(roles) if slot != focal_slot}
+    returns = np.zeros(len(seeds))
+    while not core.done.all():
+        actions = np.full((len(seeds), core.n_agents), STAY, dtype=np.int64)
+        for slot, policy in policies.items():
+            actions[:, slot] = policy.act(core, np.array([slot]))[:, 0]
+        rows = np.flatnonzero(core.alive[:, focal_slot] & ~core.done)
+        if rows.size:
+            actions[rows, focal_slot] = choose(core, rows)
+        rewards, _, _ = core.step(actions)
+        returns += rewards[:, focal_slot]
+    return returns
+
+
+def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, focal_slot: int, roles: list[str],
+                 settings: SearchSettings, rule: str, leaf: str = "rollout", leaf_value: float = 0.0,
+                 seed: int = 0) -> ProbeResult:
+    """Focal return of the search with exact co-player models (greedy actions) and of ``rule`` in
+    the same slot, next to co-player rules ``roles`` (the focal slot's entry is ignored), on envs
+    ``seeds``. Leaves are valued by a rollout of the rules (``leaf="rollout"``, the focal agent
+    playing ``rule``) or by the constant ``leaf_value`` (``leaf="constant"``)."""
+    core = core_cls(len(seeds), **env_args)
+    goal_roles = DEFAULT_GOAL_ROLES[core.name]
+    true_goals = np.array([goal_roles.index(r) if r in goal_roles else 0 for r in roles])
+    everyone = [rule if slot == focal_slot else role for slot, role in enumerate(roles)]
+    models = {"rollout": lambda: RolloutModels(everyone, settings.discount),
+              "constant": lambda: ConstantModels(core.n_actions, leaf_value)}[leaf]()
+    search = BatchedMCTS(core, models, settings)
+    generator = torch.Generator().manual_seed(seed)
+
+    def plan(core: GridCore, rows: np.ndarray) -> np.ndarray:
+        goals = np.broadcast_to(true_goals, (len(rows), settings.tree_num, core.n_agents))
+        result = search.search(core, rows, np.full(len(rows), focal_slot), RuleTreeGoals(goals, goal_roles), generator)
+        return result.greedy()
+
+    focal_rule = make(core.name, rule)
+    planner = _episode(core, seeds, focal_slot, roles, plan)
+    baseline = _episode(core, seeds, focal_slot, roles,
+                        lambda core, rows: focal_rule.act(core, np.array([focal_slot]))[rows, 0])
+    return ProbeResult(float(planner.mean()), float(baseline.mean()), planner, baseline)

@@ -1,0 +1,100 @@
+"""The search with exact co-player models (rule-based policies as π_ω, fixed beliefs) picks the
+known best action on hand-made layouts and, over whole episodes, earns at least what the rule
+it models earns in the same slot. None of these go through the reference search."""
+import numpy as np
+import pytest
+import torch
+
+from envs.grid_core import STAY
+from envs.snowdrift import REMOVE, SnowdriftCore
+from envs.stag_hunt import HARE, STAG, StagHuntCore
+from planners.mcts import BatchedMCTS, SearchSettings
+from planners.rule_goals import RuleTreeGoals, rule_logits
+from planners.search_probe import ConstantModels, RolloutModels, probe_search
+
+UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
+STAG_GOAL, HARE_GOAL = 0, 1
+DEFAULTS = SearchSettings(num_simulations=200, tree_num=5, c_puct=1.25, discount=0.95)  # config/default.yaml
+ROLLOUT = SearchSettings(num_simulations=50, tree_num=5, c_puct=1.25, discount=0.95)    # leaves valued by rollouts
+
+
+def _core(core_cls, layout, first_actions=None):
+    n_agents = sum(ch.isdigit() for row in layout for ch in row)
+    core = core_cls(1, n_agents=n_agents, layout=layout, seed=0)
+    core.reset([0])
+    if first_actions is not None:
+        core.step(np.array([first_actions]))
+    return core
+
+
+def _plan(core, coplayer_goal, models=None, seed=0, settings=DEFAULTS):
+    roles = ("NS", "NH") if core.name == "stag_hunt" else ("ND", "FIX")
+    goals = np.full((1, settings.tree_num, core.n_agents), coplayer_goal)
+    search = BatchedMCTS(core, models or ConstantModels(core.n_actions), settings)
+    return search.search(core, np.array([0]), np.array([0]), RuleTreeGoals(goals, roles),
+                         torch.Generator().manual_seed(seed))
+
+
+def test_rule_logits_are_the_rules_allowed_actions():
+    core = _core(StagHuntCore, ["H.1S2"])
+    logits = rule_logits(core, ("NS", "NH"))[0]
+    assert np.flatnonzero(logits[0, STAG_GOAL] == 0).tolist() == [RIGHT]      # agent 1: towards the stag
+    assert np.flatnonzero(logits[0, HARE_GOAL] == 0).tolist() == [LEFT]       # towards the hare
+    assert np.flatnonzero(logits[1, STAG_GOAL] == 0).tolist() == [LEFT]
+    core.step(np.array([[STAY, LEFT]]))                                       # agent 2 stands on the stag
+    assert np.flatnonzero(rule_logits(core, ("NS", "NH"))[0, 1, STAG_GOAL] == 0).tolist() == [STAG]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stag_when_a_partner_stands_on_it_one_step_away(seed):
+    core = _core(StagHuntCore, ["H.1S2"], first_actions=[STAY, LEFT])       # partner onto the stag
+    result = _plan(core, STAG_GOAL, seed=seed)
+    assert result.greedy()[0] == RIGHT                   # RIGHT, STAG: 5 one step later; the hare pays 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stag_three_steps_away_with_a_partner_arriving_at_the_same_time(seed):
+    # both are three moves from the stag; the hare is one step away. Leaves are valued by the
+    # exact value of the NS rule (a rollout in the true simulator): the search must still prefer
+    # the stag over the hare that it finds at depth 2.
+    core = _core(StagHuntCore, ["........", "H1..S..2", "........"])
+    result = _plan(core, STAG_GOAL, RolloutModels(["NS", "NS"], ROLLOUT.discount), seed=seed, settings=ROLLOUT)
+    assert result.greedy()[0] == RIGHT
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hare_when_the_coplayers_are_nh(seed):
+    core = _core(StagHuntCore, ["........", "H1..S..2", "........"])
+    assert _plan(core, HARE_GOAL, seed=seed).greedy()[0] == LEFT
+    # and with the exact value of NS as leaf value (worth 0 here: nobody joins the stag)
+    rollout = RolloutModels(["NS", "NH"], ROLLOUT.discount)
+    assert _plan(core, HARE_GOAL, rollout, seed=seed, settings=ROLLOUT).greedy()[0] == LEFT
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_snowdrift_removal_pays_when_the_others_will_not_remove(seed):
+    core = _core(SnowdriftCore, ["1.D", "...", "2.."])
+    result = _plan(core, 1, seed=seed)                   # co-player plays FIX: never removes
+    assert result.greedy()[0] == RIGHT                   # RIGHT, RIGHT, REMOVE: 6 - 4 = 2 for the remover
+    core.step(np.array([[RIGHT, STAY]]))
+    core.step(np.array([[RIGHT, STAY]]))
+    assert _plan(core, 1, seed=seed).greedy()[0] == REMOVE
+
+
+def test_snowdrift_waits_when_the_coplayer_removes_it_alone():
+    # the co-player stands next to the only drift and plays ND: it removes it next step and the
+    # planner gets the 6 for free; removing it together would cost the planner 2
+    core = _core(SnowdriftCore, ["1D2"])
+    assert _plan(core, 0).greedy()[0] == STAY
+
+
+@pytest.mark.parametrize("coplayers,rule", [("NS", "NS"), ("NH", "NH")])
+def test_exact_model_planner_earns_at_least_the_rule_over_whole_episodes(coplayers, rule):
+    """Random stag_hunt_small maps, the planner in slot 0 next to three rule co-players, leaves
+    valued by rollouts of the rules: it must earn at least what the rule earns in that slot."""
+    settings = SearchSettings(num_simulations=30, tree_num=5, c_puct=1.25, discount=0.95)
+    env_args = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)
+    result = probe_search(StagHuntCore, env_args, np.arange(12), 0, ["-", coplayers, coplayers, coplayers],
+                          settings, rule)
+    assert result.planner >= result.rule
+    assert np.mean(result.planner_returns >= 2.5) >= np.mean(result.rule_returns >= 2.5)   # stag shares too
