@@ -57,6 +57,11 @@ def _goal_updates() -> Mapping[str, Any]:
     return GOAL_UPDATES
 
 
+def _policy_targets() -> Mapping[str, Any]:
+    from controllers.search_acting import POLICY_TARGETS
+    return POLICY_TARGETS
+
+
 def _selectors() -> Mapping[str, Any]:
     from modules.opponent_models.selector import SELECTORS
     return SELECTORS
@@ -96,7 +101,7 @@ def _wm_explore() -> Mapping[str, Any]:
 REGISTRIES: dict[str, Callable[[], Mapping[str, Any]]] = {
     "run_mode": _run_modes, "env": _envs, "runner": _runners, "learner": _learners,
     "learner_slot": _learner_slots, "agent": _agents, "actor": _actors, "coplayer_goals": _coplayer_goals,
-    "goal_update": _goal_updates, "selector": _selectors, "recon_loss": _recon_losses,
+    "goal_update": _goal_updates, "mcts_policy_target": _policy_targets, "selector": _selectors, "recon_loss": _recon_losses,
     "policy_input": _policy_inputs, "wm_loss": _wm_losses, "wm_planner": _wm_planners,
     "wm_expectation": _wm_expectations, "wm_explore": _wm_explore,
 }

@@ -134,7 +134,8 @@ KEYS: list[ConfigKey] = [
     # --- adaptation
     Path("adapt_checkpoint"),
     Int("adapt_episodes", 1, 10**9),
-    Int("adapt_first_k", 1, 10**9),
+    Int("adapt_batch_size_run", 1, MAX_BATCH),
+    ConfigKey("adapt_report_first", (list,), item_types=(int,), low=1, high=10**9, min_len=1, unique=True),
     # --- environment
     Str("env", registry="env"),
     ConfigKey("env_args", (dict,)),
@@ -201,8 +202,10 @@ KEYS: list[ConfigKey] = [
     Int("num_simulations", 1, 10**7),
     Prob("mcts_discount"),
     Float("q_temperature", 0.0, 1e6, low_open=True),
+    Str("mcts_policy_target", registry="mcts_policy_target"),
     Str("coplayer_goals", registry="coplayer_goals"),
     Float("belief_prior_count", 0.0, 1e9, low_open=True),
+    Float("belief_prior_share", 0.0, 1e6),
     Int("coplayer_hidden_dim", 1, 65536),
     IntList("coplayer_conv_channels", 1, high=4096, max_len=16),
     Rate("coplayer_lr"),
@@ -333,11 +336,12 @@ def _resume_in_place(c: Mapping[str, Any]) -> str | None:
 def _adapt_counts(c: Mapping[str, Any]) -> str | None:
     if c["run_mode"] != "adapt":
         return None
-    if c["adapt_episodes"] % c["batch_size_run"]:
-        return (f"adapt_episodes ({c['adapt_episodes']}) must be a multiple of batch_size_run "
-                f"({c['batch_size_run']}): episodes are played batch_size_run at a time")
-    if c["adapt_first_k"] > c["adapt_episodes"]:
-        return f"adapt_first_k ({c['adapt_first_k']}) must be <= adapt_episodes ({c['adapt_episodes']})"
+    if c["adapt_episodes"] % c["adapt_batch_size_run"]:
+        return (f"adapt_episodes ({c['adapt_episodes']}) must be a multiple of adapt_batch_size_run "
+                f"({c['adapt_batch_size_run']}): episodes are played adapt_batch_size_run at a time")
+    late = [k for k in c["adapt_report_first"] if k > c["adapt_episodes"]]
+    if late:
+        return f"adapt_report_first {late} must be <= adapt_episodes ({c['adapt_episodes']})"
     return None
 
 
@@ -371,7 +375,8 @@ CONSTRAINTS: list[Constraint] = [
     Constraint(("run_mode", "learners", "evaluate"), _something_learns, "training needs a learner"),
     Constraint(("load_step", "checkpoint_path"), _load_step_needs_checkpoint, "load_step needs a checkpoint"),
     Constraint(("resume_in_place", "checkpoint_path", "evaluate"), _resume_in_place, "resume in place needs a run"),
-    Constraint(("adapt_episodes", "adapt_first_k", "batch_size_run"), _adapt_counts, "adaptation episode counts"),
+    Constraint(("adapt_episodes", "adapt_report_first", "adapt_batch_size_run"), _adapt_counts,
+               "adaptation episode counts"),
     Constraint(("probe_episodes", "batch_size_run"), _probe_counts, "probe needs two halves"),
     Constraint(("imagine_horizon", "env_args.episode_limit"), _imagine_horizon, "imagined episodes fit the limit"),
     Constraint(("wm_loss", "wm_decoder", "learners"), _recon_needs_decoder, "recon loss needs a decoder"),
