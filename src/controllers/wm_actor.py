@@ -17,7 +17,7 @@ from controllers.subgoal_actor import SubgoalActor, build_opponent_models
 from controllers.subgoal_history import SubgoalHistory
 from controllers.subgoal_inputs import active_policy_inputs, subgoal_fields
 from modules.opponent_models.ego import ego_slots, onehot_or_zero
-from modules.world_model import WorldModel
+from modules.world_model import REGISTRY as WORLD_MODELS
 from modules.world_model.config import world_model_config
 from modules.world_model.grid_rules import grid_rules
 from planners.wm_models import LatentModel
@@ -28,11 +28,13 @@ WM_SEED_OFFSET = 104_729  # the world model is initialised from its own seed str
 EXPLORATION = ("softmax", "epsilon")
 
 
-def build_world_model(args: Munch) -> WorldModel:
-    """A fresh world model (under a forked RNG, so the other modules see the same random stream)."""
+def build_world_model(args: Munch) -> torch.nn.Module:
+    """A fresh ``wm_latent`` world model (under a forked RNG, so the other modules see the same random stream)."""
+    if args.wm_latent not in WORLD_MODELS:
+        raise ConfigError(f"wm_latent: '{args.wm_latent}' is unknown; allowed: {', '.join(WORLD_MODELS)}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.seed + WM_SEED_OFFSET)
-        return WorldModel(world_model_config(args)).to(args.device)
+        return WORLD_MODELS[args.wm_latent](world_model_config(args)).to(args.device)
 
 
 def planner_settings(args: Munch) -> PlannerSettings:
