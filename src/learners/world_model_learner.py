@@ -18,6 +18,8 @@ from modules.world_model.losses import channel_pos_weight, grid_errors, weighted
 from utils.errors import ConfigError
 
 WM_LOSSES = ("recon", "latent")
+# reward regression: l1 fits the (mostly exactly zero) rewards exactly where mse leaves a small residual everywhere
+REWARD_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
 
 @dataclass
@@ -79,6 +81,9 @@ class WorldModelLearner(Learner):
                               f"or subgoal_wm), got actor '{args.actor}'")
         if args.wm_loss not in WM_LOSSES:
             raise ConfigError(f"wm_loss: '{args.wm_loss}' is unknown; allowed: {', '.join(WM_LOSSES)}")
+        if args.wm_reward_loss not in REWARD_LOSSES:
+            raise ConfigError(f"wm_reward_loss: '{args.wm_reward_loss}' is unknown; allowed: "
+                              f"{', '.join(REWARD_LOSSES)}")
         if args.wm_loss == "recon" and not self.model.decodes:
             raise ConfigError("wm_loss: recon needs wm_decoder: True")
         if args.wm_loss == "latent" and self.model.exact_encoding:
@@ -129,7 +134,7 @@ def world_model_losses(model: torch.nn.Module, data: Transitions, args: Munch, c
         with torch.no_grad():
             target = model.encode(data.next_obs)
         terms["wm_latent"] = ((predicted - target) ** 2).sum(-1).mean()
-    terms["wm_reward"] = F.mse_loss(reward, data.reward)
+    terms["wm_reward"] = REWARD_LOSSES[args.wm_reward_loss](reward, data.reward)
     terms["wm_done"] = F.binary_cross_entropy_with_logits(done_logit, data.done)
     terms["wm_value"] = F.mse_loss(model.value(latent), data.returns)
     coef = {"wm_reward": args.wm_reward_coef, "wm_value": args.wm_value_coef}
