@@ -16,9 +16,9 @@ def accuracy_metrics(model: torch.nn.Module, data: Transitions, names: tuple[str
                      reward_tolerance: float = REWARD_TOLERANCE, chunk: int = 8192) -> dict[str, float]:
     """One-step accuracy over the rows of ``data``: ``cell_acc_<channel>`` (share of the channel's cells
     predicted right, at probability 0.5), ``exact_match`` (the whole next observation right),
-    ``reward_acc`` (|r̂ - r| < ``reward_tolerance``), ``done_acc``, ``done_recall`` and ``transitions``."""
+    ``reward_acc`` (|r̂ - r| < ``reward_tolerance``; ``reward_acc_nonzero`` on the rows with a reward), ``done_acc``, ``done_recall`` and ``transitions``."""
     right_cells = torch.zeros(len(names))
-    exact = reward_ok = done_ok = done_hit = 0.0
+    exact = reward_ok = reward_hit = done_ok = done_hit = 0.0
     rows = len(data.reward)
     with torch.no_grad():
         for lo in range(0, rows, chunk):
@@ -27,13 +27,16 @@ def accuracy_metrics(model: torch.nn.Module, data: Transitions, names: tuple[str
             right = (model.decode(predicted) > 0) == (data.next_obs[part] > 0.5)          # [m,C,H,W]
             right_cells += right.float().mean(dim=(2, 3)).sum(0)
             exact += float(right.flatten(1).all(-1).sum())
-            reward_ok += float(((reward - data.reward[part]).abs() < reward_tolerance).sum())
+            close = (reward - data.reward[part]).abs() < reward_tolerance
+            reward_ok += float(close.sum())
+            reward_hit += float(close[data.reward[part] != 0].sum())
             done_pred = (done_logit > 0).float()
             done_ok += float((done_pred == data.done[part]).sum())
             done_hit += float((done_pred * data.done[part]).sum())
     stats = {f"cell_acc_{name}": float(v) / rows for name, v in zip(names, right_cells.tolist())}
-    n_done = float(data.done.sum())
-    stats.update(exact_match=exact / rows, reward_acc=reward_ok / rows, done_acc=done_ok / rows,
+    n_done, n_rewarded = float(data.done.sum()), float((data.reward != 0).sum())
+    stats.update(exact_match=exact / rows, reward_acc=reward_ok / rows,
+                 reward_acc_nonzero=reward_hit / n_rewarded if n_rewarded else float("nan"), done_acc=done_ok / rows,
                  done_recall=done_hit / n_done if n_done else float("nan"), transitions=float(rows))
     return stats
 

@@ -18,8 +18,10 @@ from modules.world_model.losses import channel_pos_weight, grid_errors, weighted
 from utils.errors import ConfigError
 
 WM_LOSSES = ("recon", "latent")
-# reward regression: l1 fits the (mostly exactly zero) rewards exactly where mse leaves a small residual everywhere
-REWARD_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
+# reward regression: mse learns the rare captures but leaves a small residual on the (mostly exactly zero)
+# rewards, l1 pins those to zero but fits rare events slowly (it regresses to the median); mse_l1 sums both
+REWARD_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss,
+                 "mse_l1": lambda predicted, target: F.mse_loss(predicted, target) + F.l1_loss(predicted, target)}
 
 
 @dataclass

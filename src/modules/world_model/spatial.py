@@ -6,7 +6,8 @@ planes drawn at each agent's own cell (``N*A`` channels: agent k's plane times o
 predicts the next grid's logits as a learned per-channel skip of the current grid plus a
 convolutional correction — the game's dynamics are local (an agent moves one cell, prey stay
 put, a capture removes prey and capturers). Reward and done read the features gathered at the
-agent's own cell and pooled over the grid (mean and max: a capture anywhere, no prey left).
+agent's own cell and pooled over the grid (mean and max: a capture anywhere, no prey left); the reward is
+read from sparse per-cell maps (``_reward``).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class SpatialWorldModel(nn.Module):
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(config["spatial_blocks"]))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
-        self.reward_head = mlp(3 * width, hidden, 1)
+        self.reward_map = nn.Conv2d(width, 4, 1)
         self.done_head = mlp(3 * width, hidden, 1)
         self.value_trunk = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU())
         self.value_head = mlp(3 * width, hidden, 1)
@@ -71,7 +72,16 @@ class SpatialWorldModel(nn.Module):
         features = self._features(grid, joint)
         following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
         pooled = _pooled(features, grid[:, :1])
-        return following, self.reward_head(pooled)[..., 0], self.done_head(pooled)[..., 0]
+        return following, self._reward(features, grid[:, :1]), self.done_head(pooled)[..., 0]
+
+    def _reward(self, features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+        """Sparse per-cell reward maps (each a difference of two ReLUs, so exactly zero where nothing
+        happens): one read at the agent's own cell (its captures), one summed over the grid (events
+        that pay every agent, as snowdrift's removals)."""
+        maps = F.relu(self.reward_map(features))
+        at_own = ((maps[:, 0:1] - maps[:, 1:2]) * own).sum((1, 2, 3))
+        anywhere = (maps[:, 2] - maps[:, 3]).sum((1, 2))
+        return at_own + anywhere
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
         """V ``[M]`` of the (binarised) grid."""
