@@ -1,13 +1,16 @@
-from setuptools import find_packages, setup
+"""Installs the dependencies only. The code runs from the checkout, as in PyMARL:
+``python src/main.py`` for runs, ``python -m scripts.<name>`` / ``python -m benchmarks.<name>``
+for tools, ``python -m pytest`` for the tests. Nothing importable is installed, so the generic
+package names under ``src/`` (``utils``, ``modules``, ``envs``, ...) never reach site-packages."""
+from setuptools import setup
 
 setup(
     name="hopplus",
     version="0.1.0",
     description="PyMARL-style framework for opponent modelling and planning in mixed-motive Markov games",
     python_requires=">=3.10",
-    package_dir={"": "src"},
-    packages=find_packages("src"),
-    py_modules=["main", "run"],
+    packages=[],          # explicit: no automatic discovery of src/ packages
+    py_modules=[],
     install_requires=[
         "torch>=2.2,<2.14",
         "numpy>=1.24",
@@ -23,8 +26,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "pygame>=2.5", "scipy>=1.10",  # pygame, scipy: PettingZoo pursuit (adapter test)
-                 "ray>=2.9"],  # ray: scripts/sweep.py --backend ray (test_sweep)
-        "cluster": ["ray>=2.9"],  # scripts/sweep.py --backend ray
+                 "ray>=2.9"],  # ray: python -m scripts.sweep --backend ray (test_sweep)
+        "cluster": ["ray>=2.9"],  # python -m scripts.sweep --backend ray
         "dev": ["pyinstrument", "py-spy"],
     },
 )

@@ -3,7 +3,7 @@
 4 agents, obs 7x8x8, 7 actions, 36 steps (episode_limit 35 + 1), 32 envs per rollout.
 Prints one JSON line (times in microseconds unless the key says ms).
 
-    python benchmarks/bench_buffer.py [--buffer-size 512] [--batch-size 32] [--repeats 20]
+    python -m benchmarks.bench_buffer [--buffer-size 512] [--batch-size 32] [--repeats 20]
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from components.episode_buffer import EpisodeBatch, ReplayBuffer  # noqa: E402
-from components.transforms import OneHot  # noqa: E402
+from components.episode_buffer import EpisodeBatch, ReplayBuffer
+from components.transforms import OneHot
 
 N_AGENTS, N_ACTIONS, OBS_SHAPE, T, B = 4, 7, (7, 8, 8), 36, 32
 SCHEME = {

@@ -7,23 +7,19 @@ Random available actions come from a precomputed noise pool (argmax of noise x m
 that the policy is not what is measured. ``wall`` is elapsed time, ``cpu`` process time
 (more stable on a shared machine); each figure is the best of ``--repeats`` runs.
 
-    python benchmarks/bench_envs.py [--repeats 3] [--scale 1.0]
+    python -m benchmarks.bench_envs [--repeats 3] [--scale 1.0]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from envs.snowdrift import SnowdriftCore  # noqa: E402
-from envs.stag_hunt import StagHuntCore  # noqa: E402
+from envs.snowdrift import SnowdriftCore
+from envs.stag_hunt import StagHuntCore
 
 CORES = {"stag_hunt": StagHuntCore, "snowdrift": SnowdriftCore}
 BATCH_SIZES = (1, 64, 1024)

@@ -7,29 +7,25 @@ agents of ``--envs`` envs planning together; best wall-clock time of ``--repeats
 the same from process CPU time, which other load on the machine disturbs less), reference
 decisions/s, their ratio. ``--goal-update MODE`` benches hop_plus_mcts's search (OMG_AM subgoals,
 its untrained networks) instead, without a reference. ``--env`` picks one env (repeatable).
-Run: ``python benchmarks/bench_mcts.py [--envs 32] [--threads 1] [--env stag_hunt] [--goal-update every_node]``.
+Run: ``python -m benchmarks.bench_mcts [--envs 32] [--threads 1] [--env stag_hunt] [--goal-update every_node]``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "src"), os.path.join(ROOT, "tests")]
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from controllers.mcts_actor import MCTSActor  # noqa: E402
-from controllers.subgoal_mcts_actor import SubgoalMCTSActor  # noqa: E402
-from helpers import make_args  # noqa: E402
-from planners.mcts import BatchedMCTS, SearchSettings  # noqa: E402
-from planners.subgoal_goals import GOAL_UPDATES, RootPosterior, make_subgoal_goals  # noqa: E402
-from planners.tree_goals import DiscreteTreeGoals  # noqa: E402
-from reference_mcts import reference_search  # noqa: E402
+from controllers.mcts_actor import MCTSActor
+from controllers.subgoal_mcts_actor import SubgoalMCTSActor
+from tests.helpers import make_args
+from planners.mcts import BatchedMCTS, SearchSettings
+from planners.subgoal_goals import GOAL_UPDATES, RootPosterior, make_subgoal_goals
+from planners.tree_goals import DiscreteTreeGoals
+from tests.reference_mcts import reference_search
 
 
 ENVS = ("stag_hunt", "stag_hunt_small")

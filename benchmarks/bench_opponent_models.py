@@ -15,7 +15,7 @@ updates' compute floor, and three upper bounds on the ratio:
 ``ratio_if_rollout_inference_free`` (hop_plus's rollout as cheap as PPO's per env step) and
 ``ratio_at_model_compute_floor`` (updates and inference reduced to the models' own compute).
 
-    python benchmarks/bench_opponent_models.py [--threads 2] [--batch-size 64] [--target 0.7] [--rounds 3]
+    python -m benchmarks.bench_opponent_models [--threads 2] [--batch-size 64] [--target 0.7] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -23,19 +23,15 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+import torch
 
-import torch  # noqa: E402
-
-from bench_train import measure  # noqa: E402
-from learners.focal_sequences import focal_sequences  # noqa: E402
-from run import Experiment  # noqa: E402
-from utils.config import build_config  # noqa: E402
-from utils.experiment import prepare_args  # noqa: E402
-from utils.logging import Logger, get_logger  # noqa: E402
+from bench_train import measure
+from learners.focal_sequences import focal_sequences
+from experiment import Experiment
+from launch import load_config, prepare_args
+from utils.logging import Logger, get_logger
 
 
 def seconds(fn, repeats: int) -> float:
@@ -52,7 +48,7 @@ def model_passes(batch_size: int, env: str, repeats: int) -> dict[str, float]:
     piece on one rollout's data (no data gathering, no optimiser step): what the MOA and OMG_AM
     updates cannot do without, and OMG_AM inference over every acting step of the rollout."""
     config = {"batch_size_run": batch_size, "buffer_size": batch_size, "batch_size": batch_size}
-    exp = Experiment(prepare_args(build_config("hop_plus", env, config)), Logger(get_logger()))
+    exp = Experiment(prepare_args(load_config("hop_plus", env, config)), Logger(get_logger()))
     batch, _ = exp.runner.run()
     models, args = exp.mac.modules(), exp.args
     omg, vae, moa, policy = models["omg"], models["vae"], models["moa"], models["policy"]

@@ -6,24 +6,21 @@ default env_args, ties from the envs' own RNGs); the env is stepped with them be
 on a shared machine); each figure is the best of ``--repeats`` runs. PettingZoo env
 steps/s are in ``bench_envs.py``.
 
-    python benchmarks/bench_rule_based.py [--batch 1024] [--calls 30] [--repeats 3]
+    python -m benchmarks.bench_rule_based [--batch 1024] [--calls 30] [--repeats 3]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from envs import rule_based  # noqa: E402
-from envs.multiagentenv import CoreEnv  # noqa: E402
-from envs.snowdrift import SnowdriftCore  # noqa: E402
-from envs.stag_hunt import StagHuntCore  # noqa: E402
+from envs import rule_based
+from envs.multiagentenv import CoreEnv
+from envs.snowdrift import SnowdriftCore
+from envs.stag_hunt import StagHuntCore
 
 CORES = {"stag_hunt": StagHuntCore, "snowdrift": SnowdriftCore}
 

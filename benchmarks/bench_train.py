@@ -1,8 +1,8 @@
 """Training throughput: env steps/s of rollout + update (one JSON line per setting), with the
 seconds per iteration of the rollout and of each learner's update.
 
-    python benchmarks/bench_train.py [--iterations 10] [--threads 2] [--algs ppo] [--envs stag_hunt_small stag_hunt]
-    python benchmarks/bench_train.py --algs ppo hop_plus --envs stag_hunt_small --repeats 5   # medians, ratio
+    python -m benchmarks.bench_train [--iterations 10] [--threads 2] [--algs ppo] [--envs stag_hunt_small stag_hunt]
+    python -m benchmarks.bench_train --algs ppo hop_plus --envs stag_hunt_small --repeats 5   # medians, ratio
 """
 from __future__ import annotations
 
@@ -10,22 +10,18 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+import torch
 
-import torch  # noqa: E402
-
-from run import Experiment  # noqa: E402
-from utils.config import build_config  # noqa: E402
-from utils.experiment import prepare_args  # noqa: E402
-from utils.logging import Logger, get_logger  # noqa: E402
+from experiment import Experiment
+from launch import load_config, prepare_args
+from utils.logging import Logger, get_logger
 
 
 def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dict) -> dict:
     config = {"batch_size_run": batch_size, "buffer_size": batch_size, "batch_size": batch_size, **overrides}
-    args = prepare_args(build_config(alg, env, config))
+    args = prepare_args(load_config(alg, env, config))
     exp = Experiment(args, Logger(get_logger()))
     exp.train_step()                                      # warm-up (allocations, first Adam step)
     rollout = 0.0

@@ -1,4 +1,4 @@
-"""World-model planner decisions/s (SPEC §6.5): one JSON line per setting.
+"""World-model planner decisions/s (docs/methods.md: World-model planning): one JSON line per setting.
 
 A decision is one planning agent's action at one step: ``WMPlannerActor.act`` for every agent of
 ``--envs`` envs of stag_hunt_small (4 agents each), i.e. OMG-free MOA co-player predictions plus the
@@ -6,26 +6,21 @@ batched lookahead in the (untrained, torch seed 0) latent world model. Settings:
 (horizon 3) with the exact (216 co-player joint actions) or sampled (16) expectation. ``wall`` is
 elapsed time, ``cpu`` process time (less disturbed by other load); best of ``--repeats`` steps.
 
-    python benchmarks/bench_wm_planner.py [--envs 16] [--threads 1] [--repeats 3] [--device cpu]
+    python -m benchmarks.bench_wm_planner [--envs 16] [--threads 1] [--repeats 3] [--device cpu]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "src"), os.path.join(ROOT, "tests")]
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import envs  # noqa: E402
-from controllers.actors import StepInputs  # noqa: E402
-from controllers.wm_actor import WMPlannerActor  # noqa: E402
-from helpers import make_args  # noqa: E402
+import envs
+from controllers.actors import StepInputs
+from controllers.wm_actor import WMPlannerActor
+from tests.helpers import make_args
 
 SETTINGS = [("one_step", 1, "exact"), ("one_step", 1, "sampled"), ("h_step", 3, "exact"), ("h_step", 3, "sampled")]
 

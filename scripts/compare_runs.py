@@ -2,20 +2,17 @@
 by value, over the steps both reached (e.g. a short re-run of a recorded sweep run after a code
 change that must not alter results). Exit status 0 when identical, 1 when not.
 
-    python scripts/compare_runs.py results/sweeps/i6_hop_plus/roles=hop_plus-NSx3__seed0/sacred/1 /tmp/rerun/sacred/1
-    python scripts/compare_runs.py RUN_A RUN_B --until 40000
+    python -m scripts.compare_runs results/sweeps/i6_hop_plus/roles=hop_plus-NSx3__seed0/sacred/1 /tmp/rerun/sacred/1
+    python -m scripts.compare_runs RUN_A RUN_B --until 40000
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from utils.errors import ConfigError  # noqa: E402
-from utils.results_table import find_runs  # noqa: E402
-from utils.run_diff import diff_metrics  # noqa: E402
+from utils.errors import ConfigError
+from tools.results_table import find_runs
+from utils.run_diff import diff_metrics
 
 
 def _one_run(root: str):

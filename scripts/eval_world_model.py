@@ -1,7 +1,7 @@
 """Evaluate a world model on held-out episodes against rule-based co-players; one JSON line per co-player.
 
-    python scripts/eval_world_model.py results/models/<token> --config hop_plus_wm --coplayers NS NH RAND
-    python scripts/eval_world_model.py "" --config hop_plus_mbrl --episodes 64 --k 5   # untrained baseline
+    python -m scripts.eval_world_model results/models/<token> --config hop_plus_wm --coplayers NS NH RAND
+    python -m scripts.eval_world_model "" --config hop_plus_mbrl --episodes 64 --k 5   # untrained baseline
 
 The checkpoint (a run's model dir, latest step unless --load-step) must come from a run of the same
 --config / --env-config. For each co-player kind X the roles are [<learned>, X, X, X]; --episodes
@@ -14,28 +14,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from utils.errors import ConfigError  # noqa: E402
+from utils.errors import ConfigError
 
 
 def evaluate(options: argparse.Namespace, coplayer: str) -> dict:
     from learners.world_model_eval import one_step_metrics, rollout_errors
     from modules.world_model.grid_rules import grid_rules
-    from run import Experiment
-    from utils.config import build_config
-    from utils.experiment import prepare_args
+    from experiment import Experiment
+    from launch import load_config, prepare_args
     from utils.logging import Logger, get_logger
 
-    config = build_config(options.config, options.env_config, {})
+    config = load_config(options.config, options.env_config, {})
     learned = config["name"]
     overrides = {"roles": [learned] + [coplayer] * (config["env_args"]["n_agents"] - 1), "save_model": False,
                  "batch_size_run": options.episodes, "buffer_size": options.episodes, "seed": options.seed,
                  "load_step": options.load_step}
-    args = prepare_args(build_config(options.config, options.env_config, overrides))
+    args = prepare_args(load_config(options.config, options.env_config, overrides))
     experiment = Experiment(args, Logger(get_logger()))
     if options.checkpoint:
         experiment.restore(options.checkpoint)

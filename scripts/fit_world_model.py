@@ -1,6 +1,6 @@
 """Fit a world model offline on episodes of the usual co-player mixtures and score it on held-out ones.
 
-    python scripts/fit_world_model.py --env-config stag_hunt_small --out docs/results/wm/stag_hunt_small
+    python -m scripts.fit_world_model --env-config stag_hunt_small --out docs/results/wm/stag_hunt_small
 
 Data: for each mixture (``--mixtures``, default NS NH RAND self), ``--train-batches`` batches of
 ``--batch-episodes`` training-mode episodes and one batch of test-mode episodes (the test seed stream,
@@ -22,11 +22,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+import torch
 
-import torch  # noqa: E402
-
-from utils.errors import ConfigError  # noqa: E402
+from utils.errors import ConfigError
 
 
 def parse_value(text: str):
@@ -38,16 +36,15 @@ def parse_value(text: str):
 
 def collect(options, mixture: str, test_mode: bool, batches: int):
     """``batches`` runner batches of mixture ``mixture`` (a list of EpisodeBatch)."""
-    from run import Experiment
-    from utils.config import build_config
-    from utils.experiment import prepare_args
+    from experiment import Experiment
+    from launch import load_config, prepare_args
     from utils.logging import Logger, get_logger
 
-    n_agents = build_config("ppo", options.env_config, {})["env_args"]["n_agents"]
+    n_agents = load_config("ppo", options.env_config, {})["env_args"]["n_agents"]
     roles = ["ppo"] * n_agents if mixture == "self" else ["ppo"] + [mixture] * (n_agents - 1)
     overrides = {"roles": roles, "batch_size_run": options.batch_episodes, "buffer_size": options.batch_episodes,
                  "save_model": False, "seed": options.seed + (1000 if test_mode else 0)}
-    experiment = Experiment(prepare_args(build_config("ppo", options.env_config, overrides)), Logger(get_logger()))
+    experiment = Experiment(prepare_args(load_config("ppo", options.env_config, overrides)), Logger(get_logger()))
     return [experiment.runner.run(test_mode=test_mode)[0] for _ in range(batches)]
 
 
@@ -83,13 +80,12 @@ def main() -> int:
     from learners.world_model_learner import transitions, world_model_losses
     from controllers.wm_actor import build_world_model
     from modules.world_model.grid_rules import grid_rules
-    from utils.config import build_config
-    from utils.experiment import prepare_args
+    from launch import load_config, prepare_args
 
     try:
         overrides = {"wm_latent": options.latent, "seed": options.seed,
                      **dict((kv.split("=", 1)[0], parse_value(kv.split("=", 1)[1])) for kv in options.overrides)}
-        args = prepare_args(build_config("hop_plus_wm", options.env_config, overrides))
+        args = prepare_args(load_config("hop_plus_wm", options.env_config, overrides))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

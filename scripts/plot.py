@@ -1,8 +1,8 @@
 """Plot learning or adaptation curves (mean ± std over seeds) from Sacred runs to a PNG.
 
-    python scripts/plot.py results/sacred/1 results/sacred/2 --key test_return_mean --out docs/curve.png
-    python scripts/plot.py results/sweeps/ppo_small --group-by roles --out docs/ppo_small.png
-    python scripts/plot.py results/sweeps/adapt_ppo --key adapt_focal_return --smooth 8 --out docs/adapt.png
+    python -m scripts.plot results/sacred/1 results/sacred/2 --key test_return_mean --out docs/curve.png
+    python -m scripts.plot results/sweeps/ppo_small --group-by roles --out docs/ppo_small.png
+    python -m scripts.plot results/sweeps/adapt_ppo --key adapt_focal_return --smooth 8 --out docs/adapt.png
 
 A path that is not a Sacred run folder is searched for runs (`<path>/**/sacred/<id>/`, COMPLETED
 only unless --all-statuses). Runs with the same --group-by config values form one curve.
@@ -10,14 +10,11 @@ only unless --all-statuses). Runs with the same --group-by config values form on
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from utils.errors import ConfigError  # noqa: E402
-from utils.plotting import LABEL_KEYS, expand_run_dirs, plot_curves  # noqa: E402
-from utils.results_table import parse_where  # noqa: E402
+from utils.errors import ConfigError
+from tools.plotting import LABEL_KEYS, expand_run_dirs, plot_curves
+from tools.results_table import parse_where
 
 
 def main() -> int:

@@ -6,27 +6,24 @@ with probability 1/|allowed| at each step. This script plays episodes with the g
 prints, per rule-based role, the mean of 1/|allowed| over its alive steps: the ceiling for MOA's
 ``moa_top1_<role>`` on that co-player.
 
-    python scripts/rule_predictability.py [--env-config stag_hunt_small] [--roles NS NH RAND RAND] [--episodes 512]
+    python -m scripts.rule_predictability [--env-config stag_hunt_small] [--roles NS NH RAND RAND] [--episodes 512]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from envs import REGISTRY as ENVS  # noqa: E402
-from envs import rule_based  # noqa: E402
-from utils.config import build_config  # noqa: E402
+from envs import REGISTRY as ENVS
+from envs import rule_based
+from launch import load_config
 
 
 def ceilings(env_config: str, roles: list[str], episodes: int, batch_size: int = 64, seed: int = 0) -> dict:
     """``{role: mean 1/|allowed| over its alive steps}`` for the rule-based roles of ``roles``."""
-    config = build_config("ppo", env_config, {})
+    config = load_config("ppo", env_config, {})
     env = ENVS[config["env"]](batch_size=batch_size, **{**config["env_args"], "seed": seed})
     policies = {role: rule_based.make(config["env"], role) for role in set(roles)}
     slots = {role: np.array([i for i, r in enumerate(roles) if r == role]) for role in policies}

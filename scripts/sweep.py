@@ -1,6 +1,6 @@
 """Run a grid of config overrides × seeds, each run in its own folder; resumable.
 
-    python scripts/sweep.py --config ppo --env-config stag_hunt_small \\
+    python -m scripts.sweep --config ppo --env-config stag_hunt_small \\
         --grid 'roles=[[ppo,ppo,ppo,ppo],[ppo,NS,NS,NS]]' --seeds 0 1 2 \\
         --set t_max=300000 --workers 2 --results results/sweeps/ppo_small
 
@@ -9,7 +9,7 @@ local_results_path=<results>/<grid values>__seed<S>` with one thread per library
 folder holds a COMPLETED Sacred run are skipped. `{seed}` in a value is replaced by the run's
 seed (e.g. adapt_checkpoint=results/sweeps/sp/seed{seed}). Backends: local (default), ray
 (--ray-address auto on a cluster), slurm (writes an sbatch job array; each task runs
-`scripts/sweep.py <same args> --index $SLURM_ARRAY_TASK_ID`).
+`python -m scripts.sweep <same args> --index $SLURM_ARRAY_TASK_ID`).
 """
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ import os
 import signal
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from utils.errors import ConfigError  # noqa: E402
-from utils.sweep import BACKENDS, BackendOptions, Sweep, load_grid_file, parse_assignment, parse_grid_item, run_index  # noqa: E402
+from utils.errors import ConfigError
+from tools.sweep import BACKENDS, BackendOptions, Sweep, load_grid_file, parse_assignment, parse_grid_item, run_index
 
 
 def parser() -> argparse.ArgumentParser:

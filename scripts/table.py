@@ -1,7 +1,7 @@
 """Markdown table of a metric (mean ± std over seeds) from Sacred runs, grouped by config keys.
 
-    python scripts/table.py results/sweeps/ppo_small --rows name --cols roles --metric test_return_mean
-    python scripts/table.py results/sweeps --rows name env_config --cols roles \\
+    python -m scripts.table results/sweeps/ppo_small --rows name --cols roles --metric test_return_mean
+    python -m scripts.table results/sweeps --rows name env_config --cols roles \\
         --metric 'test_return_role_{name}_mean' --last 3 --out docs/results.md
 
 Runs are found at `<root>/**/sacred/<id>/`; only COMPLETED runs count unless --all-statuses.
@@ -13,10 +13,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-from utils.errors import ConfigError  # noqa: E402
-from utils.results_table import build_table, find_runs, parse_where, render_markdown, repeated_runs  # noqa: E402
+from utils.errors import ConfigError
+from tools.results_table import build_table, find_runs, parse_where, render_markdown, repeated_runs
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """The learned world model's price: the same planner on the learned model and on the true simulator.
 
-    python scripts/wm_price.py results/wm_fit/stag_hunt_small/model.pt --env-config stag_hunt_small
+    python -m scripts.wm_price results/wm_fit/stag_hunt_small/model.pt --env-config stag_hunt_small
 
 For each mixture (``--mixtures``, default NS NH RAND self) ``--episodes`` episodes (seeds
 ``--seed``.., identical for both models) are played with roles [planner, X, X, X] (``self``: four
@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 
 def uniform_coplayers(obs, time, prev, avail, root):
@@ -96,14 +93,13 @@ def main() -> int:
     from controllers.wm_actor import planner_settings
     from modules.world_model import REGISTRY
     from planners.wm_planner import WMPlanner
-    from utils.config import build_config
-    from utils.experiment import prepare_args
+    from launch import load_config, prepare_args
 
     saved = torch.load(options.model)
     overrides = {"wm_latent": saved["config"]["kind"],
                  **dict((kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1]) if kv.split("=", 1)[1][:1] in
                          "0123456789[{-tf" else kv.split("=", 1)[1]) for kv in options.overrides)}
-    args = prepare_args(build_config("hop_plus_wm", options.env_config, overrides))
+    args = prepare_args(load_config("hop_plus_wm", options.env_config, overrides))
     model = REGISTRY[saved["config"]["kind"]](saved["config"])
     model.load_state_dict(saved["state_dict"])
     model.eval()

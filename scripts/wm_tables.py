@@ -1,6 +1,6 @@
 """Markdown tables of world-model fits (``scripts/fit_world_model.py`` outputs).
 
-    python scripts/wm_tables.py results/wm_fit/stag_hunt_small results/wm_fit/stag_hunt results/wm_fit/snowdrift_small
+    python -m scripts.wm_tables results/wm_fit/stag_hunt_small results/wm_fit/stag_hunt results/wm_fit/snowdrift_small
 """
 from __future__ import annotations
 

@@ -1,18 +1,15 @@
 """Entry point: ``python src/main.py --config=<alg> --env-config=<env> [with key=value ...]``.
 
-Merges the configuration, validates it, and starts a Sacred-recorded run (SPEC §2).
+Merges the configuration, validates it, and starts a Sacred-recorded run (docs/design.md: Configuration and runs).
 A user mistake prints one line on stderr and exits with code 2; Ctrl-C exits with 130
 after Sacred has marked the run INTERRUPTED.
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from utils.errors import ConfigError  # noqa: E402
+from utils.errors import ConfigError
 
 USAGE = """usage: python src/main.py [--config=<alg>] [--env-config=<env>] [with key=value ...]
 
@@ -20,7 +17,8 @@ USAGE = """usage: python src/main.py [--config=<alg>] [--env-config=<env>] [with
   --env-config   environment yaml in config/envs/ (default: stag_hunt_small)
   with k=v ...   overrides; nested keys with dots (env_args.grid_size=6), values read as yaml
 
-Every key, with its default and meaning, is listed in config/default.yaml.
+Every shared key, with its default and meaning, is listed in config/default.yaml; a learner's
+or actor's own keys in its class (config_defaults).
 Examples:
   python src/main.py with t_max=1000000 'roles=[ppo,NS,NS,NS]'
   python src/main.py --config=hop_plus --env-config=snowdrift_small with seed=3"""
@@ -39,11 +37,11 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(USAGE)
         return 0
-    from utils.config import build_config, parse_cli
-    from utils.experiment import prepare_args, start_sacred_run
+    from launch import load_config, prepare_args, start_sacred_run
+    from utils.config import parse_cli
     try:
         alg, env, overrides = parse_cli(argv)
-        config = build_config(alg, env, overrides)
+        config = load_config(alg, env, overrides)
         args = prepare_args(config)
     except ConfigError as e:
         print(f"hopplus: error: {e}", file=sys.stderr)

@@ -1,8 +1,8 @@
 """Shared test helpers: build validated run arguments and experiments without Sacred."""
 from __future__ import annotations
 
-from utils.config import build_config
-from utils.experiment import prepare_args
+from experiment import Experiment
+from launch import load_config, prepare_args
 from utils.logging import Logger, get_logger
 
 
@@ -15,10 +15,9 @@ def make_args(alg: str = "ppo", env: str = "stag_hunt_small", **overrides):
             nested.setdefault(outer, {})[inner] = value
         else:
             nested[key] = value
-    return prepare_args(build_config(alg, env, nested))
+    return prepare_args(load_config(alg, env, nested))
 
 
 def make_experiment(alg: str = "ppo", env: str = "stag_hunt_small", **overrides):
-    """An ``run.Experiment`` ready to train, logging to the console only."""
-    from run import Experiment
+    """An ``experiment.Experiment`` ready to train, logging to the console only."""
     return Experiment(make_args(alg, env, **overrides), Logger(get_logger()))

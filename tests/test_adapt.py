@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from adapt import carry_inter_om, check_adapt_args, focal_returns, load_focal, resolve_checkpoint
+from modes.adapt import carry_inter_om, check_adapt_args, focal_returns, load_focal, resolve_checkpoint
 from helpers import make_args, make_experiment
 from utils.checkpoint import CheckpointError
 from utils.errors import ConfigError

@@ -1,4 +1,4 @@
-"""EpisodeBatch / ReplayBuffer contract tests (SPEC §3), including hypothesis property tests."""
+"""EpisodeBatch / ReplayBuffer contract tests (docs/design.md: Episode batch and replay buffer), including hypothesis property tests."""
 
 from __future__ import annotations
 

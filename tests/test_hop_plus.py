@@ -106,7 +106,7 @@ def test_policy_inputs_set_the_extra_width(inputs, width):
 def test_bad_policy_input_and_missing_models_are_config_errors():
     with pytest.raises(ConfigError, match="policy_inputs: unknown"):
         make_experiment("hop_plus", policy_inputs=["belief"], **SMALL)
-    with pytest.raises(ConfigError, match="learner 'moa' needs an actor"):
+    with pytest.raises(ConfigError, match="learner 'moa' needs the module 'moa', which actor 'policy' does not build"):
         make_experiment("ppo", learners=["moa", "policy"], **SMALL)
 
 

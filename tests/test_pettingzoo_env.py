@@ -1,4 +1,4 @@
-"""PettingZoo ParallelEnv faces of stag hunt and snowdrift (SPEC §4, item 2)."""
+"""PettingZoo ParallelEnv faces of stag hunt and snowdrift (docs/design.md: Environments, item 2)."""
 import warnings
 
 import numpy as np

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from utils.plotting import load_curve, mean_std, plot_curves
+from tools.plotting import load_curve, mean_std, plot_curves
 
 
 def write_run(root, run_id, seed, values, roles=("ppo", "NS")):
@@ -39,7 +39,7 @@ def test_missing_metric_names_the_available_ones(tmp_path):
 
 
 def test_sweep_folders_are_searched_and_adaptation_curves_use_episodes(tmp_path):
-    from utils.plotting import expand_run_dirs, x_label
+    from tools.plotting import expand_run_dirs, x_label
     done = write_run(tmp_path / "sweep" / "roles=ppo-NSx3__seed0" / "sacred", 1, 0, [0.0, 1.0, 2.0])
     failed = write_run(tmp_path / "sweep" / "roles=ppo-NSx3__seed1" / "sacred", 1, 1, [0.0, 1.0, 2.0])
     for run, status in ((done, "COMPLETED"), (failed, "FAILED")):
@@ -56,7 +56,7 @@ def test_sweep_folders_are_searched_and_adaptation_curves_use_episodes(tmp_path)
 
 
 def test_smoothing_is_a_trailing_mean(tmp_path):
-    from utils.plotting import smooth
+    from tools.plotting import smooth
     curve = load_curve(write_run(tmp_path, 1, 0, [0.0, 2.0, 4.0]), "test_return_mean")
     smoothed = smooth(curve, 2)
     assert smoothed.steps.tolist() == [10, 20] and smoothed.values.tolist() == [1.0, 3.0]
@@ -66,7 +66,7 @@ def test_smoothing_is_a_trailing_mean(tmp_path):
 
 
 def test_where_selects_runs_by_config_and_derived_keys(tmp_path):
-    from utils.results_table import parse_where
+    from tools.results_table import parse_where
     ns = write_run(tmp_path, 1, 0, [0.0, 1.0, 2.0], roles=("ppo", "NS", "NS", "NS"))
     nh = write_run(tmp_path, 2, 0, [0.0, 1.0, 2.0], roles=("ppo", "NH", "NH", "NH"))
     groups = plot_curves([ns, nh], "test_return_mean", str(tmp_path / "w.png"), where=parse_where(["coplayers=3 NS"]))
@@ -78,7 +78,7 @@ def test_where_selects_runs_by_config_and_derived_keys(tmp_path):
 
 
 def test_more_curves_than_colours_change_line_style(tmp_path):
-    from utils.plotting import curve_style
+    from tools.plotting import curve_style
     styles = [curve_style(i) for i in range(40)]
     assert len(set(styles)) == 40 and styles[:10] == [(i, "-") for i in range(10)] and styles[10] == (0, "--")
     runs = [write_run(tmp_path, i, i, [0.0, float(i), 1.0]) for i in range(12)]

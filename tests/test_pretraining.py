@@ -7,7 +7,7 @@ import torch
 
 from helpers import make_args, make_experiment
 from pretraining.dataset import load_dataset
-from run import MODES
+from modes import REGISTRY as MODES
 from utils.errors import ConfigError
 from utils.logging import Logger, get_logger
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from helpers import make_args, make_experiment
-from probe import subgoal_rows
-from run import MODES
+from modes.probe import subgoal_rows
+from modes import REGISTRY as MODES
 from utils.errors import ConfigError
 from utils.linear_probe import fit_linear_probe
 from utils.logging import Logger, get_logger

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import make_experiment
-from utils.replay import save_replays
+from runners.replay import save_replays
 
 TINY = dict(batch_size_run=2, buffer_size=2, batch_size=2, env_args__episode_limit=6)
 

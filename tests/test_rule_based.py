@@ -1,4 +1,4 @@
-"""Rule-based co-players (SPEC §4.3) on hand-made layouts."""
+"""Rule-based co-players (docs/design.md: Rule-based co-players) on hand-made layouts."""
 from collections import deque
 
 import numpy as np

@@ -57,10 +57,10 @@ def test_script_exit_status(tmp_path):
     b = json.loads(json.dumps(A))
     b["return"]["values"][1] = 4.5
     other = _sacred_run(str(tmp_path / "b" / "sacred" / "1"), b)
-    script = os.path.join(ROOT, "scripts", "compare_runs.py")
-    ok = subprocess.run([sys.executable, script, same, same], capture_output=True, text=True)
-    bad = subprocess.run([sys.executable, script, same, other], capture_output=True, text=True)
+    script = ["-m", "scripts.compare_runs"]
+    ok = subprocess.run([sys.executable, *script, same, same], capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run([sys.executable, *script, same, other], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0 and "identical" in ok.stdout
     assert bad.returncode == 1 and "differs: return at step 100: 4.0 vs 4.5" in bad.stdout
-    none = subprocess.run([sys.executable, script, str(tmp_path), same], capture_output=True, text=True)
+    none = subprocess.run([sys.executable, *script, str(tmp_path), same], capture_output=True, text=True, cwd=ROOT)
     assert none.returncode == 2 and "holds 2 Sacred runs" in none.stderr

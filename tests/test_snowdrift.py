@@ -1,4 +1,4 @@
-"""Markov Snowdrift rules (SPEC §4.2) on hand-made layouts."""
+"""Markov Snowdrift rules (docs/design.md: Markov Snowdrift) on hand-made layouts."""
 import numpy as np
 import pytest
 

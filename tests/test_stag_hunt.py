@@ -1,4 +1,4 @@
-"""Markov Stag Hunt rules (SPEC §4.1) on hand-made layouts, observations and random maps."""
+"""Markov Stag Hunt rules (docs/design.md: Markov Stag Hunt) on hand-made layouts, observations and random maps."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from utils.errors import ConfigError
-from utils.sweep import Sweep, folder_name, format_value, is_completed, parse_grid_item
+from tools.sweep import Sweep, folder_name, format_value, is_completed, parse_grid_item
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SWEEP = os.path.join(REPO, "scripts", "sweep.py")
+SWEEP = ["-m", "scripts.sweep"]
 TINY = ["t_max=100", "batch_size_run=4", "buffer_size=4", "batch_size=4", "test_nepisode=4", "test_interval=100",
         "log_interval=100", "ppo_epochs=1", "ppo_minibatches=1", "env_args.episode_limit=25"]
 ROLES_GRID = "roles=[[ppo,ppo,ppo,ppo],[ppo,NS,NS,NS]]"
@@ -20,7 +20,8 @@ ROLES_GRID = "roles=[[ppo,ppo,ppo,ppo],[ppo,NS,NS,NS]]"
 
 def sweep(*args):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, SWEEP, *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, *SWEEP, *args], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=REPO)
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +113,7 @@ def test_slurm_backend_writes_one_command_per_array_index(tmp_path):
 
 def test_terminated_sweep_interrupts_its_run_and_starts_no_more(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, SWEEP, "--seeds", "0", "1", "--set", "t_max=100000000", "batch_size_run=4",
+    proc = subprocess.Popen([sys.executable, *SWEEP, "--seeds", "0", "1", "--set", "t_max=100000000", "batch_size_run=4",
                              "buffer_size=4", "batch_size=4", "test_interval=100000000", "log_interval=100000000",
                              "--results", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     log = tmp_path / "seed0" / "log.txt"
@@ -127,7 +128,7 @@ def test_terminated_sweep_interrupts_its_run_and_starts_no_more(tmp_path):
 
 
 def test_grid_file(tmp_path):
-    from utils.sweep import load_grid_file
+    from tools.sweep import load_grid_file
     path = tmp_path / "grid.yaml"
     path.write_text("roles: [[ppo, ppo, ppo, ppo], [ppo, NS, NS, NS]]\nenv_args.grid_size: [4, 5]\n")
     assert load_grid_file(str(path)) == {"roles": [["ppo"] * 4, ["ppo", "NS", "NS", "NS"]],

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from utils.errors import ConfigError
-from utils.results_table import build_table, coplayers, find_runs, render_markdown
-from utils.sweep import BackendOptions, Sweep, run_local
+from tools.results_table import build_table, coplayers, find_runs, render_markdown
+from tools.sweep import BackendOptions, Sweep, run_local
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TABLE = os.path.join(REPO, "scripts", "table.py")
+TABLE = ["-m", "scripts.table"]
 
 
 def write_run(root, run_id, name, roles, seed, values, status="COMPLETED", metric="test_return_mean"):
@@ -69,11 +69,11 @@ def test_metric_template_where_and_nested_keys(fake_runs):
 
 def test_cli_writes_markdown_and_names_metrics(fake_runs, tmp_path):
     out = tmp_path / "out" / "table.md"
-    proc = subprocess.run([sys.executable, TABLE, str(fake_runs / "a"), str(fake_runs / "b"), "--rows", "name",
-                           "--cols", "roles", "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *TABLE, str(fake_runs / "a"), str(fake_runs / "b"), "--rows", "name",
+                           "--cols", "roles", "--out", str(out)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == proc.stdout and "| ppo | 6.00 ± 3.61 (n=3) | 4.00 (n=1) |" in proc.stdout
-    bad = subprocess.run([sys.executable, TABLE, str(fake_runs), "--metric", "nope"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, *TABLE, str(fake_runs), "--metric", "nope"], capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and "metrics there: test_return_mean, test_return_role_hop_mean" in bad.stderr
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from utils.draws import uniform_like
+
 
 def masked_logits(logits: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
     """Logits with unavailable actions set to the most negative float (softmax gives them 0)."""
@@ -15,7 +17,7 @@ def sample_actions(logits: torch.Tensor, avail: torch.Tensor, generator: torch.G
     Gumbel-max: ``argmax(logits + Gumbel noise)`` is distributed as ``softmax(logits)`` and,
     unlike ``torch.multinomial``, costs a few element-wise ops for a whole batch.
     """
-    uniform = torch.rand(logits.shape, generator=generator, dtype=logits.dtype, device=logits.device)
+    uniform = uniform_like(logits, generator)
     gumbel = -torch.log(-torch.log(uniform.clamp_min(torch.finfo(logits.dtype).tiny)))
     return (masked_logits(logits, avail) + gumbel).argmax(dim=-1)
 

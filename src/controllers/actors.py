@@ -1,4 +1,4 @@
-"""How the learned role chooses actions: ``REGISTRY[args.actor](args)``.
+"""The actor interface: how the learned role chooses actions (registry: ``controllers.REGISTRY``).
 
 An actor owns the learned role's acting modules (policy network, and later opponent models
 or planners), acts for a set of (env, slot) rows in one batched call, and may return
@@ -7,6 +7,7 @@ per-step extras that the runner writes into the batch at every step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,10 @@ class StepInputs:
 
 
 class Actor:
-    """Base actor: subclasses implement ``act``; ``modules`` lists everything that learns."""
+    """Base actor: subclasses implement ``act``; ``modules`` lists everything that learns.
+    ``config_defaults``: config keys this actor adds, with defaults (as for learners)."""
+
+    config_defaults: dict[str, Any] = {}
 
     def __init__(self, args: Munch) -> None:
         self.args = args
@@ -93,18 +97,3 @@ def act_with_policy(nets: PolicyNetworks, inputs: StepInputs, env_idx: torch.Ten
     with torch.no_grad():
         logits, _ = nets(inputs.obs[env_idx, slot_idx], inputs.time[env_idx].unsqueeze(-1), slot_idx)
         return SELECTORS["greedy" if greedy else "multinomial"](logits, inputs.avail[env_idx, slot_idx], generator)
-
-
-from controllers.subgoal_actor import SubgoalActor  # noqa: E402  (it subclasses Actor)
-from controllers.mcts_actor import MCTSActor  # noqa: E402  (it subclasses Actor)
-from controllers.wm_actor import SubgoalWMActor, WMPlannerActor  # noqa: E402  (they subclass Actor)
-from controllers.subgoal_mcts_actor import SubgoalMCTSActor  # noqa: E402  (it subclasses Actor)
-
-REGISTRY = {
-    "policy": PolicyActor,
-    "subgoal": SubgoalActor,
-    "mcts": MCTSActor,
-    "mcts_subgoal": SubgoalMCTSActor,
-    "wm_planner": WMPlannerActor,
-    "subgoal_wm": SubgoalWMActor,
-}

@@ -1,4 +1,4 @@
-"""HOP's actor (SPEC §6.4): plan every decision with the batched PUCT search under goal beliefs.
+"""HOP's actor (docs/methods.md: HOP): plan every decision with the batched PUCT search under goal beliefs.
 
 Per step: the co-players' goals of ``tree_num`` trees per planning agent are sampled from its
 beliefs, one batched search runs for all planning agents of all envs, and each acts from
@@ -108,7 +108,7 @@ class MCTSActor(Actor):
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         core = inputs.env.core
-        envs, slots = env_idx.numpy(), slot_idx.numpy()
+        envs, slots = env_idx.cpu().numpy(), slot_idx.cpu().numpy()
         actions = np.full(len(envs), STAY, dtype=np.int64)
         policy = np.zeros((len(envs), core.n_actions), dtype=np.float32)
         belief = torch.from_numpy(self.beliefs.belief[envs, slots].astype(np.float32))
@@ -134,7 +134,7 @@ class MCTSActor(Actor):
         state = torch.from_numpy(core.state_observation()).to(self.args.device)
         with torch.inference_mode():
             logits = self.coplayer(state, inputs.time.to(self.args.device)[:, None]).cpu()     # [B,N,G,A]
-        log_probs = F.log_softmax(masked_logits(logits, inputs.avail[:, :, None, :]), dim=-1)
+        log_probs = F.log_softmax(masked_logits(logits, inputs.avail.cpu()[:, :, None, :]), dim=-1)
         chosen = torch.from_numpy(actions)[:, :, None, None].expand(*logits.shape[:3], 1)
         self.beliefs.update(log_probs.gather(-1, chosen)[..., 0].exp().double().numpy(), acted)
         if self.probe is None:

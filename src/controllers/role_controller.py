@@ -1,4 +1,4 @@
-"""Role-based multi-agent controller: every slot acts by its role (SPEC §5)."""
+"""Role-based multi-agent controller: every slot acts by its role (docs/design.md: Roles and data flow)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from munch import Munch
 
-from controllers.actors import REGISTRY as ACTORS
+from controllers import REGISTRY as ACTORS
 from controllers.actors import StepInputs, act_with_policy
 from controllers.policy_networks import CONFIG_FILE, PolicyNetworks
 from controllers.roles import RoleSpec, validate_roles
@@ -89,16 +89,16 @@ class RoleController:
                 chosen[:, slots] = self.rules[role.name].act(inputs.env, slots)
                 actions[mask] = chosen[mask]
                 continue
-            env_idx, slot_idx = (torch.from_numpy(a) for a in np.nonzero(mask))
+            env_idx, slot_idx = (torch.from_numpy(a).to(self.args.device) for a in np.nonzero(mask))
             if role.kind == "learned":
                 chosen, role_extras = self.actor.act(inputs, env_idx, slot_idx, test_mode, self.torch_rng)
                 for key, value in role_extras.items():
                     extras[key] = value.new_zeros((batch_size, n_agents, *value.shape[1:]))
-                    extras[key][env_idx, slot_idx] = value
+                    extras[key][env_idx.to(value.device), slot_idx.to(value.device)] = value
             else:
                 greedy = test_mode and self.args.test_greedy
                 chosen = act_with_policy(self.frozen[role.name], inputs, env_idx, slot_idx, greedy, self.torch_rng)
-            actions[env_idx.numpy(), slot_idx.numpy()] = chosen.cpu().numpy()
+            actions[env_idx.cpu().numpy(), slot_idx.cpu().numpy()] = chosen.cpu().numpy()
         if self.actor is not None:
             self.actor.observe(inputs, actions, test_mode)
         return actions, extras

@@ -1,4 +1,4 @@
-"""Role names per agent slot (SPEC §5): learned, rule-based co-player, or frozen checkpoint."""
+"""Role names per agent slot (docs/design.md: Roles and data flow): learned, rule-based co-player, or frozen checkpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass

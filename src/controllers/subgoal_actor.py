@@ -1,4 +1,4 @@
-"""HOP+ actor (SPEC §6.3): π(a_i | o_i, g_j, â_j) with subgoals g_j inferred by OMG_AM and
+"""HOP+ actor (docs/methods.md: OMG_AM): π(a_i | o_i, g_j, â_j) with subgoals g_j inferred by OMG_AM and
 co-player actions â_j predicted by MOA, all rows of the learned role in one batched call."""
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from modules.opponent_models import MOA, OMGPosterior, StateVAE
 from modules.opponent_models.configs import moa_config, omg_config, vae_config
 from modules.opponent_models.ego import coplayer_slots
 from modules.opponent_models.saving import check_saved, load_into
-
-MODEL_SEED_OFFSET = 7_919  # opponent models are initialised from their own seed stream
+from utils.seeding import SEED_OFFSETS
 
 
 def build_opponent_models(args: Munch) -> dict[str, torch.nn.Module]:
@@ -26,7 +25,7 @@ def build_opponent_models(args: Munch) -> dict[str, torch.nn.Module]:
     policy and everything after it see the same random stream as plain PPO."""
     models: dict[str, torch.nn.Module] = {}
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed + MODEL_SEED_OFFSET)
+        torch.manual_seed(args.seed + SEED_OFFSETS["opponent_models"])
         if args.use_subgoal:
             models["omg"] = OMGPosterior(omg_config(args))
             models["vae"] = StateVAE(vae_config(args))

@@ -1,4 +1,4 @@
-"""HOP+ with MCTS (``hop_plus_mcts``, actor ``mcts_subgoal``, SPEC §6.4): HOP's batched PUCT search
+"""HOP+ with MCTS (``hop_plus_mcts``, actor ``mcts_subgoal``, docs/methods.md: HOP): HOP's batched PUCT search
 where the co-players' goals are OMG_AM subgoals and their actions come from π_ω(a_j | s, g_j).
 
 Per step, for all planning rows at once: OMG_AM advances the real history of every (env, slot)
@@ -72,7 +72,7 @@ class SubgoalMCTSActor(Actor):
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         core = inputs.env.core
-        envs, slots = env_idx.numpy(), slot_idx.numpy()
+        envs, slots = env_idx.cpu().numpy(), slot_idx.cpu().numpy()
         root = self.root_posterior(inputs, env_idx, slot_idx)
         sample = not (test_mode and self.args.test_greedy)
         subgoal = reparameterise(root.mu.cpu(), root.log_var.cpu(), generator) if sample else root.mu.cpu()

@@ -1,4 +1,4 @@
-"""Actors with a world model (SPEC §6.5).
+"""Actors with a world model (docs/methods.md: World-model planning).
 
 ``WMPlannerActor`` (``actor: wm_planner``, alg hop_plus_wm) acts with the world-model planner:
 per step one batched lookahead for all rows of the learned role, co-player actions predicted by
@@ -23,8 +23,9 @@ from modules.world_model.grid_rules import grid_rules
 from planners.wm_models import LatentModel
 from planners.wm_planner import PlannerSettings, WMPlanner
 from utils.errors import ConfigError
+from utils.draws import categorical, uniform_like
+from utils.seeding import SEED_OFFSETS
 
-WM_SEED_OFFSET = 104_729  # the world model is initialised from its own seed stream
 EXPLORATION = ("softmax", "epsilon")
 
 
@@ -33,7 +34,7 @@ def build_world_model(args: Munch) -> torch.nn.Module:
     if args.wm_latent not in WORLD_MODELS:
         raise ConfigError(f"wm_latent: '{args.wm_latent}' is unknown; allowed: {', '.join(WORLD_MODELS)}")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed + WM_SEED_OFFSET)
+        torch.manual_seed(args.seed + SEED_OFFSETS["world_model"])
         return WORLD_MODELS[args.wm_latent](world_model_config(args)).to(args.device)
 
 
@@ -104,9 +105,9 @@ class WMPlannerActor(Actor):
         if test_mode and self.args.test_greedy:
             return greedy
         if self.args.wm_explore == "softmax":
-            return torch.multinomial(torch.softmax(q / self.args.wm_temperature, dim=-1), 1, generator=generator)[:, 0]
-        uniform = torch.multinomial(avail.float(), 1, generator=generator)[:, 0]
-        explore = torch.rand(len(q), generator=generator, device=q.device) < self.args.wm_epsilon
+            return categorical(torch.softmax(q / self.args.wm_temperature, dim=-1), generator)
+        uniform = categorical(avail.float(), generator)
+        explore = uniform_like(q, generator, shape=(len(q),)) < self.args.wm_epsilon
         return torch.where(explore, uniform, greedy)
 
 

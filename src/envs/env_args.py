@@ -1,4 +1,4 @@
-"""Validation of ``env_args`` for the grid environments (SPEC §4), with clear errors."""
+"""Validation of ``env_args`` for the grid environments (docs/design.md: Environments), with clear errors."""
 from __future__ import annotations
 
 import difflib
@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from utils.errors import ConfigError
 
-# Every env_args key of SPEC §4. Both environments accept all of them (the shared env
+# Every env_args key (docs/design.md: Environments). Both environments accept all of them (the shared env
 # config keeps one key set); keys that do not apply to an environment are validated and
 # otherwise unused (n_stags/n_hares/stag_reward/hare_reward in snowdrift, n_drifts/
 # drift_reward/drift_cost in stag hunt).

@@ -1,4 +1,4 @@
-"""Shared batched grid machinery for the HOP grid games (SPEC §4).
+"""Shared batched grid machinery for the HOP grid games (docs/design.md: Environments).
 
 ``GridCore`` holds B independent envs as numpy arrays (see docs/ARCHITECTURE.md,
 "Batched core"); subclasses (``StagHuntCore``, ``SnowdriftCore``) define the actions that

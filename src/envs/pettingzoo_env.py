@@ -1,4 +1,4 @@
-"""PettingZoo ``ParallelEnv`` over a batched grid core with one env (SPEC §4, face 2)."""
+"""PettingZoo ``ParallelEnv`` over a batched grid core with one env (docs/design.md: Environments, face 2)."""
 from __future__ import annotations
 
 from typing import Any

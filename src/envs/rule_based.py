@@ -1,4 +1,4 @@
-"""Rule-based co-players (SPEC §4.3), computed for all envs of a batch and all given slots at once.
+"""Rule-based co-players (docs/design.md: Rule-based co-players), computed for all envs of a batch and all given slots at once.
 
 A policy's ``act(env, slots)`` takes a ``CoreEnv`` (or a batched core itself) and agent slots
 and returns int64 ``[B, len(slots)]`` actions, always available ones: agents that left and

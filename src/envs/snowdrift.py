@@ -1,4 +1,4 @@
-"""Markov Snowdrift (SPEC §4.2): batched core and PettingZoo entry point."""
+"""Markov Snowdrift (docs/design.md: Markov Snowdrift): batched core and PettingZoo entry point."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Markov Stag Hunt (SPEC §4.1): batched core and PettingZoo entry point."""
+"""Markov Stag Hunt (docs/design.md: Markov Stag Hunt): batched core and PettingZoo entry point."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""AlphaZero-style training of HOP's prior/value network (SPEC §6.4)."""
+"""AlphaZero-style training of HOP's prior/value network (docs/methods.md: HOP)."""
 from __future__ import annotations
 
 import torch
@@ -17,6 +17,8 @@ class AlphaZeroLearner(Learner):
     on the learned role's alive steps of episodes sampled from the shared buffer."""
 
     name = "alphazero"
+    update_counts = ("az_epochs",)
+    trains = ("policy",)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)

@@ -1,11 +1,14 @@
-"""Interface shared by every learner (SPEC §5)."""
+"""Interface shared by every learner (docs/design.md: Roles and data flow; adding one: docs/extending.md)."""
 from __future__ import annotations
 
 import math
-import os
+from typing import Any
 
 import torch
 from munch import Munch
+
+from utils.errors import ConfigError
+from utils.seeding import SEED_OFFSETS
 
 
 class TrainingError(RuntimeError):
@@ -13,19 +16,44 @@ class TrainingError(RuntimeError):
 
 
 class Learner:
-    """Trains from the shared buffer. Subclasses set ``name`` and implement ``train``."""
+    """Trains from the shared buffer. Subclasses set ``name`` and implement ``train``.
+
+    What a learner declares (read by the config loader and the validator, not by a table elsewhere):
+
+    - ``config_defaults``: config keys this learner adds, with their defaults (types follow the
+      defaults). They are merged into ``config/default.yaml``'s keys; a key may be declared once.
+    - ``update_counts``: config keys that count updates per rollout; each must be >= 1.
+    - ``trains`` / ``reads``: names of the actor's modules this learner trains / only reads; it
+      gets each with ``actor_module(name)``, which names the actor when it does not build it.
+    """
 
     name = "learner"
+    config_defaults: dict[str, Any] = {}
+    update_counts: tuple[str, ...] = ()
+    trains: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         self.mac, self.scheme, self.logger, self.args = mac, scheme, logger, args
         self.optimisers: dict[str, torch.optim.Optimizer] = {}
         self.generator: torch.Generator | None = None
 
-    def seed_generator(self, offset: int) -> torch.Generator:
-        """This learner's own random stream, seeded with ``seed + offset``; checkpoints carry its
-        state (``state_dict``), so a resumed run draws what the uninterrupted one would have."""
-        self.generator = torch.Generator().manual_seed(int(self.args.seed) + offset)
+    def actor_module(self, name: str, required: bool = True) -> torch.nn.Module | None:
+        """The learned role's module ``name`` (declared in ``trains`` or ``reads``); a ConfigError naming
+        the actor if it builds none (None instead when not ``required``)."""
+        if name not in self.trains + self.reads:
+            raise ValueError(f"learner '{self.name}' asks for module '{name}', declared in neither trains "
+                             f"{self.trains} nor reads {self.reads}")
+        modules = self.mac.modules()
+        if name not in modules and required:
+            raise ConfigError(f"learner '{self.name}' needs the module '{name}', which actor '{self.args.actor}' "
+                              f"does not build (it builds: {', '.join(sorted(modules)) or 'nothing'})")
+        return modules.get(name)
+
+    def seed_generator(self) -> torch.Generator:
+        """This learner's own random stream, seeded with ``seed + SEED_OFFSETS[name]``; checkpoints carry
+        its state (``state_dict``), so a resumed run draws what the uninterrupted one would have."""
+        self.generator = torch.Generator().manual_seed(int(self.args.seed) + SEED_OFFSETS[self.name])
         return self.generator
 
     def state_dict(self) -> dict:
@@ -50,21 +78,6 @@ class Learner:
     def modules(self) -> dict[str, torch.nn.Module]:
         """Learned modules owned by this learner (not by the controller), for checkpoints."""
         return {}
-
-    def cuda(self) -> None:
-        for module in self.modules().values():
-            module.cuda()
-
-    def save_models(self, path: str) -> None:
-        """Write this learner's own modules and optimisers to ``path/<learner>_<name>.th``."""
-        os.makedirs(path, exist_ok=True)
-        for name, obj in {**self.modules(), **{f"{k}_opt": o for k, o in self.optimisers.items()}}.items():
-            torch.save(obj.state_dict(), os.path.join(path, f"{self.name}_{name}.th"))
-
-    def load_models(self, path: str) -> None:
-        """Read back what ``save_models`` wrote."""
-        for name, obj in {**self.modules(), **{f"{k}_opt": o for k, o in self.optimisers.items()}}.items():
-            obj.load_state_dict(torch.load(os.path.join(path, f"{self.name}_{name}.th"), map_location="cpu"))
 
     def optimise(self, name: str, loss: torch.Tensor, what: str, t_env: int, parameters) -> torch.Tensor:
         """One gradient step of optimiser ``name`` on ``loss`` (checked finite first, gradients

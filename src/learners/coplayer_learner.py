@@ -17,7 +17,8 @@ class CoplayerModelLearner(Learner):
     ``batch_size`` episodes sampled from the shared buffer, ``coplayer_epochs`` updates per call.
     Subclasses say which steps count (``samples``) and how the model scores them (``logits``)."""
 
-    module_name: str
+    update_counts = ("coplayer_epochs",)
+    module_name: str         # the module it trains (also in ``trains``)
     actor_name: str          # the actor that owns the module (named in errors)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:

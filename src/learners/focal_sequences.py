@@ -45,11 +45,11 @@ def focal_sequences(batch, role_index: int) -> FocalSequences | None:
     ego = ego_slots(slot, n_agents)
     co = coplayer_slots(slot, n_agents)
     acting = masks.agent_mask(batch)[..., 0]                                       # [B,T-1,N]
-    steps = torch.arange(length - 1)
+    steps = torch.arange(length - 1, device=env.device)
     focal_mask = acting[env, :, slot]                                              # [P,T-1]
     co_acting = acting[env[:, None, None], steps[None, :, None], co[:, None, :]]   # [P,T-1,K]
     prev = previous_actions_onehot(batch["actions_onehot"])
     return FocalSequences(
         env=env, slot=slot, coplayers=co, obs=batch["obs"][env, :, slot], time=batch["time"][env],
-        prev_actions=prev[env[:, None, None], torch.arange(length)[None, :, None], ego[:, None, :]],
+        prev_actions=prev[env[:, None, None], torch.arange(length, device=env.device)[None, :, None], ego[:, None, :]],
         focal_mask=focal_mask, coplayer_mask=co_acting * focal_mask[..., None])

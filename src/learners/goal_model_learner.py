@@ -1,11 +1,11 @@
-"""Trains HOP's co-player model π_ω(a_j | s, g) on hindsight goal labels (SPEC §6.4)."""
+"""Trains HOP's co-player model π_ω(a_j | s, g) on hindsight goal labels (docs/methods.md: HOP)."""
 from __future__ import annotations
 
 import torch
 from munch import Munch
 
 from learners.coplayer_learner import CoplayerModelLearner
-from learners.hop_data import agent_rows, coplayer_slots
+from learners.hop_data import agent_rows, coplayers_of_role
 from planners.goals import agent_cells, hindsight_goals, make_goal_spec
 
 
@@ -19,6 +19,7 @@ class GoalModelLearner(CoplayerModelLearner):
 
     name = "goal_model"
     module_name = "coplayer_model"
+    trains = (module_name,)
     actor_name = "mcts"
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
@@ -34,11 +35,11 @@ class GoalModelLearner(CoplayerModelLearner):
         actions = batch["actions"][:, :-1, :, 0]
         reached = self.spec.reached(actions, agent_cells(batch["state"][:, :-1], n_agents), left)
         labels = hindsight_goals(torch.where(rows, reached, torch.full_like(reached, -1)))
-        rows &= coplayer_slots(batch["role"][..., 0], self.role_index)[:, None, :] & (labels >= 0)
+        rows &= coplayers_of_role(batch["role"][..., 0], self.role_index)[:, None, :] & (labels >= 0)
         b, t, j = torch.nonzero(rows, as_tuple=True)
         return {"state": batch["state"][b, t], "time": batch["time"][b, t], "slot": j, "goal": labels[b, t, j],
                 "action": actions[b, t, j], "avail": batch["avail_actions"][b, t, j]}
 
     def logits(self, data: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = self.model(data["state"], data["time"])
-        return logits[torch.arange(len(data["slot"])), data["slot"], data["goal"]]
+        return logits[torch.arange(len(data["slot"]), device=logits.device), data["slot"], data["goal"]]

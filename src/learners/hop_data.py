@@ -1,4 +1,4 @@
-"""Rows of the shared buffer that HOP's learners train on (SPEC §6.4), selected with ``components.masks``."""
+"""Rows of the shared buffer that HOP's learners train on (docs/methods.md: HOP), selected with ``components.masks``."""
 from __future__ import annotations
 
 import torch
@@ -16,7 +16,7 @@ def sample_episodes(buffer, batch_size: int):
     return batch[:, :length] if length >= 2 else None
 
 
-def coplayer_slots(role: torch.Tensor, role_index: int) -> torch.Tensor:
+def coplayers_of_role(role: torch.Tensor, role_index: int) -> torch.Tensor:
     """``[B,N]`` bool: slots that are a co-player of at least one agent of the learned role in their env."""
     focal = role == role_index
     return (focal.sum(dim=1, keepdim=True) - focal.long()) > 0

@@ -1,4 +1,4 @@
-"""Imagined episodes for hop_plus_mbrl (SPEC §6.5): the world model rolled out from real start states.
+"""Imagined episodes for hop_plus_mbrl (docs/methods.md: World-model planning): the world model rolled out from real start states.
 
 An imagined episode starts at a step t0 where an agent of the learned role acts in a real episode
 of the batch, with t0 + ``imagine_horizon`` <= episode limit, and runs ``imagine_horizon`` steps
@@ -40,6 +40,7 @@ from learners.focal_sequences import focal_sequences
 from modules.opponent_models.ego import ego_slots
 from modules.opponent_models.gaussian import reparameterise
 from modules.world_model.grid_rules import GridRules, all_avail_from_obs
+from utils.draws import categorical
 
 
 @dataclass
@@ -57,14 +58,14 @@ class ImaginationModels:
 def to_global(values: torch.Tensor, ego: torch.Tensor) -> torch.Tensor:
     """Ego-first per-agent values ``[R,N,...]`` -> global slot order (``ego [R,N]`` from ``ego_slots``)."""
     out = torch.zeros_like(values)
-    out[torch.arange(len(ego))[:, None], ego] = values
+    out[torch.arange(len(ego), device=ego.device)[:, None], ego] = values
     return out
 
 
 def at_slot(values: torch.Tensor, slot: torch.Tensor, n_agents: int) -> torch.Tensor:
     """Per-row values ``[R,...]`` placed at global ``slot [R]`` of an ``[R,N,...]`` zero tensor."""
     out = values.new_zeros((len(values), n_agents, *values.shape[1:]))
-    out[torch.arange(len(values)), slot] = values
+    out[torch.arange(len(values), device=values.device), slot] = values
     return out
 
 
@@ -91,20 +92,20 @@ class Imagination:
         horizon = args.imagine_horizon
         if seq is None or n_episodes == 0:
             return None
-        steps = torch.arange(seq.steps - 1)
+        steps = torch.arange(seq.steps - 1, device=seq.focal_mask.device)
         starts = (seq.focal_mask > 0) & (steps[None] + horizon <= args.episode_limit)
         if not bool(starts.any()):
             return None
         p_all, t_all = torch.nonzero(starts, as_tuple=True)
-        pick = torch.randint(len(p_all), (n_episodes,), generator=generator)
+        pick = torch.randint(len(p_all), (n_episodes,), generator=generator).to(p_all.device)
         p, t0 = p_all[pick], t_all[pick]
         env, slot = seq.env[p], seq.slot[p]
         n_agents = args.n_agents
         ego = ego_slots(slot, n_agents)
         out = EpisodeBatch(real.scheme, real.groups, n_episodes, horizon + 1, preprocess=real.preprocess,
                            device=real.device)
-        role = torch.full((n_episodes, n_agents), -1, dtype=torch.long)
-        role[torch.arange(n_episodes), slot] = role_index
+        role = torch.full((n_episodes, n_agents), -1, dtype=torch.long, device=slot.device)
+        role[torch.arange(n_episodes, device=slot.device), slot] = role_index
         out.update({"role": role})
         with torch.no_grad():
             obs, time = seq.obs[p, t0], seq.time[p, t0]
@@ -115,7 +116,7 @@ class Imagination:
             if m.omg is not None:
                 x_seq = m.omg.encode(seq.obs[p].flatten(0, 1)).view(n_episodes, seq.steps, -1)
                 cond_all = m.omg.unroll(x_seq, seq.prev_actions[p])
-                rows = torch.arange(n_episodes)
+                rows = torch.arange(n_episodes, device=p.device)
                 x, cond = x_seq[rows, t0], cond_all[rows, t0]
             stats = self._rollout(out, obs, time, prev, avail, alive, x, cond, slot, ego, generator)
         stats["mbrl_imagined_episodes"] = float(n_episodes)
@@ -127,8 +128,8 @@ class Imagination:
         fields; rows that neither ended nor reached the horizon also act and step the model."""
         args, m = self.args, self.models
         n, n_agents = len(obs), args.n_agents
-        running = torch.ones(n, dtype=torch.bool)
-        ended = torch.zeros(n, dtype=torch.bool)
+        running = torch.ones(n, dtype=torch.bool, device=obs.device)
+        ended = torch.zeros(n, dtype=torch.bool, device=obs.device)
         rewards, dones = [], []
         horizon = args.imagine_horizon
         for h in range(horizon + 1):
@@ -142,7 +143,7 @@ class Imagination:
             if not running.any():
                 break
             focal = self._focal_actions(obs, time, slot, extras.get("policy_extra"), avail[:, 0], generator)
-            co = torch.multinomial(moa_probs.flatten(0, 1), 1, generator=generator).view(n, n_agents - 1)
+            co = categorical(moa_probs.flatten(0, 1), generator).view(n, n_agents - 1)
             joint = torch.cat([focal[:, None], co], dim=-1)
             following, reward, done_logit = m.world_model.step(m.world_model.encode(obs), joint)
             done = torch.sigmoid(done_logit) > 0.5
@@ -160,7 +161,8 @@ class Imagination:
             alive = alive & (obs[:, :n_agents].flatten(2).amax(-1) > 0.5)
             alive[:, 0] = ~done
             avail = all_avail_from_obs(obs, m.rules)
-            avail[~alive] = F.one_hot(torch.tensor(STAY), args.n_actions).bool()   # left: only STAY, as in the env
+            stay = F.one_hot(torch.tensor(STAY, device=avail.device), args.n_actions).bool()
+            avail[~alive] = stay                                  # left: only STAY, as in the env
         return {"mbrl_imagined_reward_mean": float(torch.cat(rewards).mean()),
                 "mbrl_imagined_done_frac": float(torch.cat(dones).float().mean())}
 

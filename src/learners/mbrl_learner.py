@@ -1,4 +1,4 @@
-"""hop_plus_mbrl's policy learner (SPEC §6.5): PPO on the latest real episodes plus imagined ones."""
+"""hop_plus_mbrl's policy learner (docs/methods.md: World-model planning): PPO on the latest real episodes plus imagined ones."""
 from __future__ import annotations
 
 import torch
@@ -10,7 +10,6 @@ from learners.ppo_learner import PPOLearner
 from modules.world_model.grid_rules import grid_rules
 from utils.errors import ConfigError
 
-IMAGINATION_SEED_OFFSET = 3
 
 
 class MBRLPPOLearner(PPOLearner):
@@ -20,6 +19,7 @@ class MBRLPPOLearner(PPOLearner):
     PPO's sample rows (GAE included) are built per batch and then shuffled into the same minibatches."""
 
     name = "mbrl_ppo"
+    reads = ("world_model", "moa", "omg")
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)
@@ -39,7 +39,7 @@ class MBRLPPOLearner(PPOLearner):
             modules["world_model"], modules["policy"], modules["moa"], modules.get("omg"), active_policy_inputs(args),
             grid_rules(args)), args)
         self.n_imagined = round(args.batch_size_run * (1 - args.real_ratio) / args.real_ratio)
-        self.seed_generator(IMAGINATION_SEED_OFFSET)
+        self.seed_generator()
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:
         if self.role_index is None:

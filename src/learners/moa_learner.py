@@ -1,4 +1,4 @@
-"""MOA learner (SPEC §6.2): cross-entropy on the co-players' acting steps of the current episodes."""
+"""MOA learner (docs/methods.md: MOA): cross-entropy on the co-players' acting steps of the current episodes."""
 from __future__ import annotations
 
 import torch
@@ -10,9 +10,7 @@ from controllers.subgoal_inputs import subgoal_fields
 from learners.base import Learner
 from learners.focal_sequences import focal_sequences
 from learners.optimisers import adam
-from utils.errors import ConfigError
 
-MOA_SEED_OFFSET = 2  # the minibatch order has its own random stream (the policy's is untouched)
 
 
 class MOALearner(Learner):
@@ -26,16 +24,16 @@ class MOALearner(Learner):
     """
 
     name = "moa"
+    update_counts = ("moa_epochs", "moa_minibatches")
+    trains = ("moa",)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)
-        self.moa = mac.modules().get("moa")
-        if self.moa is None:
-            raise ConfigError(f"learner 'moa' needs an actor that owns a MOA (actor: subgoal), got actor '{args.actor}'")
+        self.moa = self.actor_module("moa")
         self.role_index = mac.role_index[mac.learned_role.name]
         self.role_names = [role.name for role in mac.roles]
         self.optimisers["moa"] = adam(self.moa.parameters(), args.moa_lr, args.optim_eps)
-        self.seed_generator(MOA_SEED_OFFSET)
+        self.seed_generator()
 
     @classmethod
     def scheme_fields(cls, args: Munch) -> dict:

@@ -1,4 +1,4 @@
-"""OMG_AM learner (SPEC §6.3): CVAE reconstruction + ``omg_kl_alpha`` × KL(q ‖ selected VAE target)."""
+"""OMG_AM learner (docs/methods.md: OMG_AM): CVAE reconstruction + ``omg_kl_alpha`` × KL(q ‖ selected VAE target)."""
 from __future__ import annotations
 
 import torch
@@ -11,7 +11,6 @@ from learners.optimisers import adam
 from modules.opponent_models.gaussian import kl_divergence, reparameterise
 from modules.opponent_models.recon import RECON_LOSSES
 from modules.opponent_models.selector import select_subgoal
-from utils.errors import ConfigError
 
 CRITIC_CHUNK = 65536  # candidate rows per critic call in the selector
 
@@ -26,20 +25,20 @@ class OMGAMLearner(Learner):
     """
 
     name = "omg_am"
+    update_counts = ("omg_epochs",)
+    trains = ("omg",)
+    reads = ("vae",)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)
-        models = mac.modules()
-        self.omg, self.vae = models.get("omg"), models.get("vae")
-        if args.use_subgoal and self.omg is None:
-            raise ConfigError(f"learner 'omg_am' needs an actor with OMG_AM inference (actor: subgoal), "
-                              f"got actor '{args.actor}'")
+        self.omg = self.actor_module("omg", required=args.use_subgoal)
+        self.vae = self.actor_module("vae", required=False)
         if self.omg is None:
             return
         self.role_index = mac.role_index[mac.learned_role.name]
         self.inputs = active_policy_inputs(args)
         self.recon = RECON_LOSSES[args.recon_loss]
-        self.seed_generator(1)
+        self.seed_generator()
         self.optimisers["omg"] = adam(self.omg.parameters(), args.omg_lr, args.optim_eps)
 
     @classmethod
@@ -61,14 +60,14 @@ class OMGAMLearner(Learner):
             obs = batch["obs"][:, :steps]
             mu_all, lv_all = self.vae.encode(obs.flatten(0, 2))
             mu_all, lv_all = mu_all.view(*obs.shape[:3], -1), lv_all.view(*obs.shape[:3], -1)   # [B,T,N,G]
-            offsets = torch.arange(1, horizon + 1)
+            offsets = torch.arange(1, horizon + 1, device=t.device)
             future = (t[:, None] + offsets).clamp(max=steps - 1)                                # [R,H]
             alive_before = batch["alive"][env[:, None], future - 1, co[:, None], 0] > 0
             valid = (t[:, None] + offsets < steps) & (batch["filled"][env[:, None], future, 0] > 0) & alive_before
             candidates = mu_all[env[:, None], future, co[:, None]]                            # [R,H,G]
             values = self.candidate_values(batch, seq, p, t, k, candidates)
             choice = select_subgoal(values, valid, args.selector)
-            chosen = future[torch.arange(len(choice)), choice]
+            chosen = future[torch.arange(len(choice), device=choice.device), choice]
         return mu_all[env, chosen, co], lv_all[env, chosen, co], (choice + 1).float()
 
     def candidate_values(self, batch, seq: FocalSequences, p: torch.Tensor, t: torch.Tensor, k: torch.Tensor,
@@ -86,7 +85,8 @@ class OMGAMLearner(Learner):
         focal, inverse = torch.unique(p * seq.steps + t, return_inverse=True)
         features = self.mac.policy.features(seq.obs.flatten(0, 1)[focal], seq.slot[focal // seq.steps])[inverse]
         subgoals = batch["subgoal"][env, t, slot][:, None].repeat(1, horizon, 1, 1)        # [R,H,K,G]
-        subgoals[torch.arange(rows)[:, None], torch.arange(horizon)[None], k[:, None]] = candidates
+        row, step = torch.arange(rows, device=k.device), torch.arange(horizon, device=k.device)
+        subgoals[row[:, None], step[None], k[:, None]] = candidates
         parts = {"subgoal": subgoals}
         if "moa" in self.inputs:
             parts["moa"] = batch["moa_probs"][env, t, slot][:, None].expand(-1, horizon, -1, -1)

@@ -1,4 +1,4 @@
-"""Independent PPO for the learned role (SPEC §6.1): GAE, clipped policy and value losses."""
+"""Independent PPO for the learned role (docs/methods.md: PPO): GAE, clipped policy and value losses."""
 from __future__ import annotations
 
 import torch
@@ -20,6 +20,8 @@ class PPOLearner(Learner):
     """
 
     name = "ppo"
+    update_counts = ("ppo_epochs", "ppo_minibatches")
+    trains = ("policy",)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)
@@ -48,7 +50,7 @@ class PPOLearner(Learner):
         extra = batch["policy_extra"][env_idx, step_idx, slot_idx] if "policy_extra" in batch else None
         with torch.no_grad():
             logits, values = self.mac.policy(obs, time, slot_idx, extra)
-        value_grid = torch.zeros(focal.shape[0], length, focal.shape[1])
+        value_grid = torch.zeros(focal.shape[0], length, focal.shape[1], device=values.device)
         value_grid[env_idx, step_idx, slot_idx] = values
         advantages = gae(batch["reward"][:, :-1, :, 0], value_grid, terminal, args.gamma, args.gae_lambda)
         returns = advantages + value_grid[:, :-1]

@@ -1,4 +1,4 @@
-"""Trains HOP+'s co-player model π_ω(a_j | s, g_j) on the OMG_AM subgoals written in the batch (SPEC §6.4)."""
+"""Trains HOP+'s co-player model π_ω(a_j | s, g_j) on the OMG_AM subgoals written in the batch (docs/methods.md: HOP)."""
 from __future__ import annotations
 
 import torch
@@ -16,6 +16,7 @@ class SubgoalModelLearner(CoplayerModelLearner):
 
     name = "subgoal_model"
     module_name = "subgoal_coplayer_model"
+    trains = (module_name,)
     actor_name = "mcts_subgoal"
 
     def samples(self, batch) -> dict[str, torch.Tensor] | None:

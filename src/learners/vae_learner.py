@@ -8,7 +8,6 @@ from components import masks
 from learners.base import Learner
 from learners.optimisers import adam
 from learners.vae_loss import kl_weight, vae_loss
-from utils.errors import ConfigError
 
 
 class VAELearner(Learner):
@@ -16,14 +15,13 @@ class VAELearner(Learner):
     ``sample_latest(batch_size_run)``. The offline alternative is ``run_mode: pretrain_vae``."""
 
     name = "vae"
+    trains = ("vae",)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)
-        self.vae = mac.modules().get("vae")
-        if self.vae is None:
-            raise ConfigError("learner 'vae' needs an actor with a VAE prior (actor: subgoal, use_subgoal: True)")
+        self.vae = self.actor_module("vae")
         self.updates = 0
-        self.seed_generator(2)
+        self.seed_generator()
         self.optimisers["vae"] = adam(self.vae.parameters(), args.vae_lr, args.optim_eps)
 
     def train(self, buffer, t_env: int, episode_num: int) -> dict[str, float]:

@@ -70,7 +70,7 @@ def rollout_errors(model: torch.nn.Module, batch, k_max: int) -> dict[str, float
     stats: dict[str, float] = {}
     with torch.no_grad():
         latent = model.encode(batch["obs"][b, t, n])
-        still = torch.ones(len(b), dtype=torch.bool)
+        still = torch.ones(len(b), dtype=torch.bool, device=b.device)
         for k in range(1, k_max + 1):
             step = (t + k - 1).clamp(max=length - 2)
             still = still & (t + k - 1 <= length - 2) & acting[b, step, n]

@@ -1,4 +1,4 @@
-"""World-model learner (SPEC §6.5): next observation, reward, done and value of every acting agent."""
+"""World-model learner (docs/methods.md: World-model planning): next observation, reward, done and value of every acting agent."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,13 +74,12 @@ class WorldModelLearner(Learner):
     """
 
     name = "world_model"
+    update_counts = ("wm_epochs",)
+    trains = ("world_model",)
 
     def __init__(self, mac, scheme: dict, logger, args: Munch) -> None:
         super().__init__(mac, scheme, logger, args)
-        self.model = mac.modules().get("world_model")
-        if self.model is None:
-            raise ConfigError(f"learner 'world_model' needs an actor that owns a world model (actor: wm_planner "
-                              f"or subgoal_wm), got actor '{args.actor}'")
+        self.model = self.actor_module("world_model")
         if args.wm_loss not in WM_LOSSES:
             raise ConfigError(f"wm_loss: '{args.wm_loss}' is unknown; allowed: {', '.join(WM_LOSSES)}")
         if args.wm_reward_loss not in REWARD_LOSSES:
@@ -118,7 +117,7 @@ class WorldModelLearner(Learner):
 def world_model_losses(model: torch.nn.Module, data: Transitions, args: Munch, channel_names: tuple[str, ...]
                        ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """``WorldModelLearner``'s loss terms (``wm_loss`` the total) and metrics on ``data``; also used offline
-    (``scripts/fit_world_model.py``)."""
+    (``scripts.fit_world_model``)."""
     latent = model.encode(data.obs)
     predicted, reward, done_logit = model.step(latent, data.joint)
     terms: dict[str, torch.Tensor] = {}

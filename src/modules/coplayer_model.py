@@ -1,4 +1,4 @@
-"""Co-player models for HOP's planners (SPEC §6.4).
+"""Co-player models for HOP's planners (docs/methods.md: HOP).
 
 - ``CoplayerModel`` π_ω(a_j | s, g), discrete goals (HOP): one pass over the global state gives
   the action logits of every slot j under every goal g, ``[M, N, G, A]``: the planner needs all

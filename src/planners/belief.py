@@ -1,4 +1,4 @@
-"""HOP's beliefs over co-players' goals (SPEC §6.4), vectorised over envs × focal agents × co-players × goals.
+"""HOP's beliefs over co-players' goals (docs/methods.md: HOP), vectorised over envs × focal agents × co-players × goals.
 
 - Intra-OM: within an episode, ``belief[b, i, j, g]`` (focal slot i's belief that slot j pursues
   goal g in env b) is multiplied by π_ω's likelihood of j's last action under g and renormalised.

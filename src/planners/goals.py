@@ -1,4 +1,4 @@
-"""What a co-player's "goal" is, per env (SPEC §6.4): ``GOALS[args.coplayer_goals](args)``.
+"""What a co-player's "goal" is, per env (docs/methods.md: HOP): ``GOALS[args.coplayer_goals](args)``.
 
 A goal spec says how many goals there are and which goal a co-player reached at a step,
 from the step's actions, the agents' cells (flat ``row * W + col``) and whether each agent

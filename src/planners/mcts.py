@@ -1,4 +1,4 @@
-"""Batched PUCT search (SPEC §6.4): every tree of every planning agent of every env advances together.
+"""Batched PUCT search (docs/methods.md: HOP): every tree of every planning agent of every env advances together.
 
 Node statistics live in preallocated flat arrays indexed by node id ``tree * X + node`` (R trees,
 X = num_simulations + 1 nodes per tree, A actions; an edge is ``node_id * A + action``): visit

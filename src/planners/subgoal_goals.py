@@ -1,4 +1,4 @@
-"""HOP+ with MCTS (``hop_plus_mcts``, SPEC §6.4): the co-players' goals inside the search trees are
+"""HOP+ with MCTS (``hop_plus_mcts``, docs/methods.md: HOP): the co-players' goals inside the search trees are
 OMG_AM subgoals g_j (continuous, ``subgoal_dim``) and their actions come from π_ω(a_j | s, g_j)
 (``SubgoalCoplayerModel``). ``GOAL_UPDATES[args.goal_update]`` says when the subgoals are inferred:
 

@@ -1,4 +1,4 @@
-"""What the co-players pursue inside HOP's search trees (SPEC §6.4): the co-player action
+"""What the co-players pursue inside HOP's search trees (docs/methods.md: HOP): the co-player action
 distributions the batched search samples from when it expands a node.
 
 ``BatchedMCTS`` calls a ``TreeGoals`` at four points: ``begin`` (the roots are in the scratch

@@ -1,4 +1,4 @@
-"""World-model planner (SPEC §6.5): a_i* = argmax over available a_i of E_{a_-i ~ co-player model}[ r̂ + γ V(e') ].
+"""World-model planner (docs/methods.md: World-model planning): a_i* = argmax over available a_i of E_{a_-i ~ co-player model}[ r̂ + γ V(e') ].
 
 The planner works on any ``PlanningModel`` (``planners.wm_models``: the learned latent model, or
 the true simulator for tests and upper bounds), batched over all planning rows (envs x agents).

@@ -1,1 +1,1 @@
-"""Offline pretraining stages (SPEC §6.3): ``collect`` rule-based episodes, then ``pretrain_vae``."""
+"""Offline pretraining stages (docs/methods.md: OMG_AM): ``collect`` rule-based episodes, then ``pretrain_vae``."""

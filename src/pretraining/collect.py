@@ -1,4 +1,4 @@
-"""``run_mode: collect``: roll out rule-based co-player mixtures and save their episodes (SPEC §6.3)."""
+"""``run_mode: collect``: roll out rule-based co-player mixtures and save their episodes (docs/methods.md: OMG_AM)."""
 from __future__ import annotations
 
 import copy

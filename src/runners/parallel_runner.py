@@ -11,9 +11,7 @@ import envs
 from components.episode_buffer import EpisodeBatch
 from controllers.actors import StepInputs
 from runners.episode_stats import EpisodeResults
-
-TRAIN_SEED_STRIDE = 1_000_003
-TEST_SEED_OFFSET = 1_000_000_000
+from utils.seeding import EPISODE_SEED_STRIDE, SEED_OFFSETS
 
 
 class ParallelRunner:
@@ -66,9 +64,9 @@ class ParallelRunner:
     def episode_seeds(self, test_mode: bool) -> np.ndarray:
         """Seeds of the next B episodes: a train stream and a separate, run-independent test stream."""
         if test_mode:
-            start = TEST_SEED_OFFSET + self.args.seed * TRAIN_SEED_STRIDE + self.test_episodes
+            start = SEED_OFFSETS["test_episodes"] + self.args.seed * EPISODE_SEED_STRIDE + self.test_episodes
         else:
-            start = self.args.seed * TRAIN_SEED_STRIDE + self.train_episodes
+            start = self.args.seed * EPISODE_SEED_STRIDE + self.train_episodes
         return start + np.arange(self.batch_size, dtype=np.int64)
 
     def _observe(self) -> dict[str, torch.Tensor]:
@@ -103,7 +101,9 @@ class ParallelRunner:
         while True:
             pre = self._observe()
             batch.update(_take(pre, rows, n), bs=_index(rows, n), ts=t)
-            inputs = StepInputs(env, pre["obs"], pre["time"], pre["avail_actions"], t, prev_actions)
+            device = self.args.device       # what the actors read: on the run's device (the env stays numpy)
+            inputs = StepInputs(env, pre["obs"].to(device), pre["time"].to(device), pre["avail_actions"].to(device), t,
+                                prev_actions.to(device))
             finished = rows[~active[rows]]            # envs whose final observation is this step's
             if len(finished):
                 self._write_final_extras(batch, inputs, finished, t, test_mode)
@@ -139,7 +139,7 @@ class ParallelRunner:
             return
         mask = np.zeros_like(mac.role_of_slot, dtype=bool)
         mask[finished] = mac.role_mask(mac.learned_role.name)[finished]
-        env_idx, slot_idx = (torch.from_numpy(a) for a in np.nonzero(mask))
+        env_idx, slot_idx = (torch.from_numpy(a).to(self.args.device) for a in np.nonzero(mask))
         extras = mac.actor.final_extras(inputs, env_idx, slot_idx, test_mode, mac.torch_rng) if len(env_idx) else {}
         if not extras:
             return
@@ -147,8 +147,8 @@ class ParallelRunner:
         written = {}
         for key, value in extras.items():
             full = value.new_zeros((self.batch_size, self.args.n_agents, *value.shape[1:]))
-            full[env_idx, slot_idx] = value
-            written[key] = full[index]
+            full[env_idx.to(value.device), slot_idx.to(value.device)] = value
+            written[key] = full[index.to(value.device)]
         batch.update(written, bs=index, ts=t, mark_filled=False)
 
 

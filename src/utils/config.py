@@ -1,6 +1,6 @@
 """Configuration: yaml loading, validated merging, command-line parsing.
 
-Merge order (SPEC §2): ``default.yaml`` < env yaml < alg yaml < command line. Every key
+Merge order (docs/design.md: Configuration and runs): ``default.yaml`` < env yaml < alg yaml < command line. Every key
 must exist in ``default.yaml`` and a value must have the type of its default there.
 """
 from __future__ import annotations
@@ -165,9 +165,14 @@ def _set_dotted(target: dict, dotted: str, value: Any) -> None:
 
 
 def build_config(alg: str = DEFAULT_ALG, env: str = DEFAULT_ENV, overrides: dict | None = None,
-                 config_dir: str = CONFIG_DIR) -> dict:
-    """Merge default < env < alg < overrides into one plain dict, validating every key."""
+                 config_dir: str = CONFIG_DIR, declared: dict | None = None) -> dict:
+    """Merge default < env < alg < overrides into one plain dict, validating every key.
+    ``declared``: keys with defaults that learners and actors declare, added to default.yaml's."""
     config = load_yaml(os.path.join(config_dir, "default.yaml"), "default config")
+    for key, value in (declared or {}).items():
+        if key in config:
+            raise ConfigError(f"config key '{key}' is declared by a learner or actor and also in default.yaml")
+        config[key] = copy.deepcopy(value)
     env_cfg = load_yaml(os.path.join(config_dir, "envs", f"{env}.yaml"), "env config (--env-config)")
     config = merge_checked(config, env_cfg, f"config/envs/{env}.yaml")
     alg_cfg = load_yaml(os.path.join(config_dir, "algs", f"{alg}.yaml"), "algorithm config (--config)")

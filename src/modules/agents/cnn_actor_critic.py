@@ -28,7 +28,7 @@ def padded_layers(size: int, n_layers: int) -> int:
 
 
 class CNNActorCritic(nn.Module):
-    """Actor-critic over a channels-first grid observation (SPEC §6.1).
+    """Actor-critic over a channels-first grid observation (docs/methods.md: PPO).
 
     Three 3x3 conv layers (``conv_channels``, 16/32/32 by default; see ``padded_layers``),
     then time, agent id and extra inputs concatenated, two FC layers, actor and critic heads.

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import torch
 
+from utils.draws import normal_like
+
 
 def reparameterise(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """A sample ``mu + sigma * eps`` (differentiable in mu and log_var)."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    eps = normal_like(mu, generator)
     return mu + (0.5 * log_var).exp() * eps
 
 

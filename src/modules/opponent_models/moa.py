@@ -1,4 +1,4 @@
-"""MOA: a model of the co-players' next actions (SPEC §6.2)."""
+"""MOA: a model of the co-players' next actions (docs/methods.md: MOA)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""The OMG_AM posterior: subgoal inference from the focal agent's history (SPEC §6.3)."""
+"""The OMG_AM posterior: subgoal inference from the focal agent's history (docs/methods.md: OMG_AM)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Hindsight subgoal selector (SPEC §6.3): among a co-player's next ``omg_horizon`` states, the one
+"""Hindsight subgoal selector (docs/methods.md: OMG_AM): among a co-player's next ``omg_horizon`` states, the one
 whose VAE goal gives the focal critic the highest (``optimistic``) or lowest (``conservative``) value."""
 from __future__ import annotations
 

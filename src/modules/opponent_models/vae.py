@@ -1,4 +1,4 @@
-"""The OMG_AM prior: a VAE over single grid states (SPEC §6.3)."""
+"""The OMG_AM prior: a VAE over single grid states (docs/methods.md: OMG_AM)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,7 @@ class StateVAE(nn.Module):
     """Conv encoder -> ``subgoal_dim`` Gaussian; MLP decoder -> grid logits ``[C,H,W]``.
 
     With ``n_actions > 0`` it also has a MOA head: logits of the action the state's agent
-    takes next, from the latent mean (trained with cross-entropy; SPEC's optional MOA head).
+    takes next, from the latent mean (trained with cross-entropy; an optional MOA head).
     """
 
     def __init__(self, config: dict) -> None:

@@ -1,19 +1,28 @@
-"""Turn a merged config into run arguments (derived values set once) and start a Sacred run."""
+"""Turn a merged config into run arguments (derived values set once), start a Sacred run and
+dispatch it to its run mode (``modes.REGISTRY[args.run_mode]``)."""
 from __future__ import annotations
 
 import copy
 import datetime
 import difflib
+import logging
 import os
 from typing import Any, Mapping
 
 import torch
 from munch import Munch, munchify, unmunchify
 
+import controllers
+import envs
+import learners
+import modes
+import runners
+from controllers.roles import validate_roles
+from controllers.subgoal_actor import check_pretrained
+from modules.agents import REGISTRY as AGENT_REGISTRY
+from utils.config import build_config
 from utils.errors import ConfigError
-
-
-UPDATE_COUNTS = ("ppo_epochs", "ppo_minibatches", "moa_epochs", "moa_minibatches", "omg_epochs")
+from utils.logging import Logger, get_logger
 
 
 def check_registry(what: str, name: Any, registry: Mapping[str, Any]) -> None:
@@ -22,6 +31,29 @@ def check_registry(what: str, name: Any, registry: Mapping[str, Any]) -> None:
         close = difflib.get_close_matches(str(name), list(registry), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ConfigError(f"unknown {what} '{name}'. Available: {', '.join(sorted(registry))}.{hint}")
+
+
+def declared_defaults() -> dict[str, Any]:
+    """The config keys that learners and actors declare (``config_defaults``), with their defaults.
+
+    ``build_config`` adds them to ``config/default.yaml``'s keys; a key has one home (declared with
+    two defaults, or also in default.yaml, is an error)."""
+    declared: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for kind, registry in (("learner", learners.REGISTRY), ("actor", controllers.REGISTRY)):
+        for name, cls in registry.items():
+            for key, value in cls.config_defaults.items():     # a subclass inherits its parent's declarations
+                if key in declared and declared[key] != value:
+                    raise ConfigError(f"config key '{key}' is declared by {owner[key]} and, with another default, "
+                                      f"by {kind} '{name}'")
+                declared.setdefault(key, value)
+                owner.setdefault(key, f"{kind} '{name}'")
+    return declared
+
+
+def load_config(alg: str, env: str, overrides: dict | None = None) -> dict:
+    """The merged, type-checked config of a run: default.yaml and the declared keys < env < alg < overrides."""
+    return build_config(alg, env, overrides, declared=declared_defaults())
 
 
 def role_summary(roles: list[str]) -> str:
@@ -39,27 +71,18 @@ def role_summary(roles: list[str]) -> str:
 
 def prepare_args(config: dict) -> Munch:
     """Validate registry names and set every derived value (env info, device, token) in one place."""
-    import controllers
-    import envs
-    import learners
-    import runners
-    from controllers.actors import REGISTRY as ACTORS
-    from controllers.roles import validate_roles
-    from modules.agents import REGISTRY as AGENT_REGISTRY
-
     args = munchify(copy.deepcopy(config))
-    from run import MODES
-    check_registry("run_mode", args.run_mode, MODES)
+    check_registry("run_mode", args.run_mode, modes.REGISTRY)
     check_registry("env", args.env, envs.REGISTRY)
     check_registry("runner", args.runner, runners.REGISTRY)
     check_registry("agent network", args.agent, AGENT_REGISTRY)
-    check_registry("controller", "roles", controllers.REGISTRY)
-    check_registry("actor", args.actor, ACTORS)
+    check_registry("actor", args.actor, controllers.REGISTRY)
     for slot in args.learners:
         check_registry("learner", args.learner if slot == "policy" else slot, learners.REGISTRY)
+    run_learners = [learners.REGISTRY[args.learner if slot == "policy" else slot] for slot in args.learners]
     if args.batch_size_run < 1 or args.buffer_size < args.batch_size_run:
         raise ConfigError(f"batch_size_run ({args.batch_size_run}) must be >= 1 and <= buffer_size ({args.buffer_size})")
-    for key in UPDATE_COUNTS:
+    for key in dict.fromkeys(k for cls in run_learners for k in cls.update_counts):
         if args[key] < 1:
             raise ConfigError(f"{key} must be >= 1 (updates per rollout), got {args[key]}")
     if args.checkpoint_path and not os.path.isdir(args.checkpoint_path):
@@ -82,7 +105,6 @@ def prepare_args(config: dict) -> Munch:
     args.state_shape = list(info["state_shape"])
     args.episode_limit = int(info["episode_limit"])
     validate_roles(args)
-    from controllers.subgoal_actor import check_pretrained
     check_pretrained(args)       # a bad vae_load_path / moa_load_path is a config error, not a failed run
     args.device = "cuda" if args.use_cuda else "cpu"
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -98,8 +120,6 @@ def start_sacred_run(args: Munch) -> None:
     from sacred.observers import FileStorageObserver
     from sacred.utils import apply_backspaces_and_linefeeds
 
-    from utils.logging import get_logger
-
     SETTINGS.CAPTURE_MODE = "sys"
     SETTINGS.DISCOVER_SOURCES = "none"
     SETTINGS.DISCOVER_DEPENDENCIES = "none"
@@ -113,7 +133,18 @@ def start_sacred_run(args: Munch) -> None:
 
     @ex.main
     def sacred_main(_run: Any) -> None:
-        from run import run
         run(_run, args, console)
 
     ex.run()
+
+
+def run(_run, args: Munch, console: logging.Logger) -> None:
+    """Sacred main: set up logging, then run the configured ``run_mode``."""
+    logger = Logger(console)
+    logger.setup_sacred(_run)
+    if args.use_tensorboard:
+        logger.setup_tb(os.path.join(args.local_results_path, "tb_logs", args.unique_token))
+    try:
+        modes.REGISTRY[args.run_mode](_run, args, logger)
+    finally:
+        logger.close()

@@ -25,12 +25,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from utils.config import build_config, parse_yaml
+from launch import load_config
+from utils.config import parse_yaml
 from utils.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAIN = os.path.join(REPO, "src", "main.py")
-SWEEP_SCRIPT = os.path.join(REPO, "scripts", "sweep.py")
+SWEEP_MODULE = "scripts.sweep"   # run as ``python -m scripts.sweep`` with the repository root on the path
 MANIFEST = "sweep_run.json"
 LOG = "log.txt"
 RESERVED = ("seed", "local_results_path")    # set by the sweep itself
@@ -183,7 +184,7 @@ class Sweep:
             for seed in self.seeds:
                 overrides = _fill_seed({**grid_values, **self.fixed}, seed)
                 overrides["seed"] = seed
-                build_config(self.config, self.env_config, _nested(overrides))
+                load_config(self.config, self.env_config, _nested(overrides))
                 name = folder_name(grid_values, seed)
                 if name in folders:
                     raise ConfigError(f"--grid: runs {folders[name]} and {overrides} would share the folder "
@@ -194,7 +195,7 @@ class Sweep:
         return specs
 
     def to_argv(self) -> list[str]:
-        """Arguments of ``scripts/sweep.py`` that define this sweep (without backend options)."""
+        """Arguments of ``python -m scripts.sweep`` that define this sweep (without backend options)."""
         argv = ["--config", self.config, "--env-config", self.env_config,
                 "--results", os.path.abspath(self.results), "--seeds", *map(str, self.seeds)]
         if self.grid:
@@ -335,7 +336,7 @@ class BackendOptions:
 
 def run_local(sweep: Sweep, runs: list[RunSpec], options: BackendOptions) -> int:
     """A pool of ``workers`` concurrent subprocesses on this machine. On Ctrl-C (or SIGTERM, see
-    scripts/sweep.py) runs not started are dropped and running ones are interrupted."""
+    python -m scripts.sweep) runs not started are dropped and running ones are interrupted."""
     progress = Progress(len(runs))
     pool = ThreadPoolExecutor(max_workers=options.workers)
     try:
@@ -391,8 +392,9 @@ def slurm_script(sweep: Sweep, n_runs: int, options: BackendOptions) -> str:
              f"#SBATCH --array=0-{n_runs - 1}", "#SBATCH --cpus-per-task=1",
              f"#SBATCH --output={os.path.join(results, 'slurm', '%A_%a.out')}",
              *(f"#SBATCH {a}" for a in options.slurm_args),
-             "export OMP_NUM_THREADS=1", f"cd {shlex.quote(os.getcwd())}",
-             shlex.join([sys.executable, SWEEP_SCRIPT, *sweep.to_argv(), "--index"]) + " $SLURM_ARRAY_TASK_ID"]
+             "export OMP_NUM_THREADS=1", f"export PYTHONPATH={shlex.quote(REPO)}",
+             f"cd {shlex.quote(os.getcwd())}",
+             shlex.join([sys.executable, "-m", SWEEP_MODULE, *sweep.to_argv(), "--index"]) + " $SLURM_ARRAY_TASK_ID"]
     return "\n".join(lines) + "\n"
 
 

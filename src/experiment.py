@@ -1,7 +1,6 @@
-"""Build everything through registries and run the training / test loop (SPEC §2, §5)."""
+"""``Experiment``: one run's runner, role controller, shared buffer and ordered learners (docs/design.md: Roles and data flow)."""
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
@@ -13,12 +12,8 @@ from munch import Munch
 import controllers
 import learners as learner_family
 import runners
-from controllers.actors import REGISTRY as ACTORS
-from adapt import adapt
-from probe import probe_subgoals
-from pretraining.collect import collect
-from pretraining.pretrain_vae import pretrain_vae
 from components.episode_buffer import ReplayBuffer
+from controllers.role_controller import RoleController
 from runners.episode_stats import EpisodeResults, summarise
 from utils.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from utils.logging import Logger
@@ -32,12 +27,12 @@ class Experiment:
         self.args, self.logger = args, logger
         seed_everything(args.seed)
         self.runner = runners.REGISTRY[args.runner](args, logger)
-        self.mac = controllers.REGISTRY["roles"](args)
+        self.mac = RoleController(args)
         scheme, groups, preprocess = self.runner.base_scheme(args)
         learner_classes = [learner_family.REGISTRY[args.learner if s == "policy" else s] for s in args.learners]
         for cls in learner_classes:
             scheme.update(cls.scheme_fields(args))
-        scheme.update(ACTORS[args.actor].scheme_fields(args))
+        scheme.update(controllers.REGISTRY[args.actor].scheme_fields(args))
         self.buffer = ReplayBuffer(scheme, groups, args.buffer_size, args.episode_limit + 1,
                                    preprocess=preprocess, device=args.device, seed=args.seed)
         self.runner.setup(self.buffer.scheme, groups, preprocess, self.mac)
@@ -61,7 +56,7 @@ class Experiment:
         return {f"{l.name}.{k}": o for l in self.learners for k, o in l.optimisers.items()}
 
     def save(self) -> str:
-        """Write a checkpoint of everything needed to resume exactly (SPEC §2)."""
+        """Write a checkpoint of everything needed to resume exactly (docs/design.md: Configuration and runs)."""
         args, runner = self.args, self.runner
         directory = os.path.join(args.local_results_path, "models", args.unique_token, str(runner.t_env))
         state = {"t_env": runner.t_env, "episode": self.episode, "train_episodes": runner.train_episodes,
@@ -85,7 +80,7 @@ class Experiment:
         self.last_save = runner.t_env
         self.mac.load_state_dict(state["mac"])
         self.buffer.set_rng_state(state["buffer_rng"])
-        for learner in self.learners:                  # absent in checkpoints written before session 3
+        for learner in self.learners:                  # absent in older checkpoints
             learner.load_state_dict(state.get("learners", {}).get(learner.name, {}))
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
@@ -143,44 +138,3 @@ class Experiment:
         if args.save_model:
             self.save()
         self.logger.console.info(f"finished {runner.t_env} env steps in {time.time() - start:.1f}s")
-
-
-def train_or_evaluate(_run, args: Munch, logger: Logger) -> None:
-    """The default mode: train for ``t_max`` env steps, or only test with ``evaluate=True``."""
-    experiment = Experiment(args, logger)
-    if args.checkpoint_path:
-        experiment.restore(args.checkpoint_path)
-    if args.evaluate:
-        stats = experiment.test()
-        logger.print_recent_stats(experiment.runner.t_env, experiment.episode, args.t_max)
-        _run.info["test"] = {k: float(v) for k, v in stats.items()}
-        if args.save_replay:
-            from utils.replay import save_replays
-            directory = os.path.join(args.local_results_path, "replays", args.unique_token)
-            written = save_replays(experiment.runner, directory, args.replay_episodes,
-                                   [r.name for r in experiment.mac.roles])
-            logger.console.info(f"wrote {len(written) // 2} replays (GIF + JSON trace) to {directory}")
-    else:
-        experiment.train()
-
-
-# What a run does (`run_mode`): each entry is ``fn(_run, args, logger)``.
-MODES = {
-    "train": train_or_evaluate,
-    "collect": collect,
-    "pretrain_vae": pretrain_vae,
-    "adapt": adapt,
-    "probe_subgoals": probe_subgoals,
-}
-
-
-def run(_run, args: Munch, console: logging.Logger) -> None:
-    """Sacred main: set up logging, then run the configured ``run_mode``."""
-    logger = Logger(console)
-    logger.setup_sacred(_run)
-    if args.use_tensorboard:
-        logger.setup_tb(os.path.join(args.local_results_path, "tb_logs", args.unique_token))
-    try:
-        MODES[args.run_mode](_run, args, logger)
-    finally:
-        logger.close()

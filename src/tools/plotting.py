@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utils.results_table import config_value, find_runs, format_key, matches
+from tools.results_table import config_value, find_runs, format_key, matches
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``run_mode: probe_subgoals`` — how well the inferred subgoals tell co-player types apart (SPEC §6.3).
+"""``run_mode: probe_subgoals`` — how well the inferred subgoals tell co-player types apart (docs/methods.md: OMG_AM).
 
 The focal (learned) role, loaded from ``checkpoint_path`` (a step folder, ``models/<token>`` or a
 run's ``local_results_path``; its modules only, as in adaptation; untrained when empty, which
@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from munch import Munch
 
-from adapt import load_focal, resolve_checkpoint
+from experiment import Experiment
+from modes.adapt import load_focal, resolve_checkpoint
 from modules.opponent_models.ego import coplayer_slots
 from utils.errors import ConfigError
 from utils.linear_probe import ProbeResult, fit_linear_probe
@@ -103,7 +104,6 @@ def write_probe(result: ProbeResult, types: list[str], directory: str, title: st
 
 def probe_subgoals(_run, args: Munch, logger: Logger) -> None:
     """Load the focal role (if ``checkpoint_path``), run the probe, log and write its results."""
-    from run import Experiment
     types = check_probe_args(args)
     experiment = Experiment(args, logger)
     source = "untrained"

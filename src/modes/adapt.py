@@ -1,4 +1,4 @@
-"""``run_mode: adapt`` — few-shot adaptation of a trained focal role to unseen co-players (SPEC §7).
+"""``run_mode: adapt`` — few-shot adaptation of a trained focal role to unseen co-players (docs/design.md: Adaptation protocol).
 
 The focal role's modules and its learners' modules and optimisers are loaded from a checkpoint of
 a (self-play) run; nothing else is (no buffer, no t_env, no RNG or other roles' state). The role
@@ -21,6 +21,7 @@ from munch import Munch
 
 from controllers.policy_networks import CONFIG_FILE
 from controllers.role_controller import ROLE_CONFIG_FILE
+from experiment import Experiment
 from utils.checkpoint import STATE_FILE, CheckpointError, find_checkpoint, load_checkpoint
 from utils.errors import ConfigError
 from utils.logging import Logger
@@ -134,7 +135,6 @@ def check_adapt_args(args: Munch) -> None:
 
 def adapt(_run, args: Munch, logger: Logger) -> None:
     """Load the focal checkpoint, adapt for ``adapt_episodes`` episodes, record its returns."""
-    from run import Experiment
     check_adapt_args(args)
     directory = resolve_checkpoint(args.adapt_checkpoint, args.load_step)
     experiment = Experiment(args, logger)

@@ -59,7 +59,7 @@ def episode_trace(batch, b: int, length: int, action_names, results, role_names:
         }
         if learned_agents:
             for key in extra_fields:
-                step[key] = {a: np.round(batch[key][b, t, i].numpy(), 4).tolist() for i, a in learned_agents}
+                step[key] = {a: np.round(batch[key][b, t, i].cpu().numpy(), 4).tolist() for i, a in learned_agents}
         steps.append(step)
     return {
         "roles": {a: role_names[int(results.role_of_slot[b, i])] for i, a in enumerate(agents)},

@@ -1,0 +1,1 @@
+"""Orchestration tools behind ``scripts/``: sweeps, result tables, learning-curve plots."""
