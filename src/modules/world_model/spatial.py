@@ -72,15 +72,17 @@ class SpatialWorldModel(nn.Module):
         features = self._features(grid, joint)
         following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
         pooled = _pooled(features, grid[:, :1])
-        return following, self._reward(features, grid[:, :1]), self.done_head(pooled)[..., 0]
+        return following, self._reward(features, grid), self.done_head(pooled)[..., 0]
 
-    def _reward(self, features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
-        """Sparse per-cell reward maps (each a difference of two ReLUs, so exactly zero where nothing
-        happens): one read at the agent's own cell (its captures), one summed over the grid (events
-        that pay every agent, as snowdrift's removals)."""
+    def _reward(self, features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        """Sparse per-cell reward maps, read only on prey cells (rewards come from interactions with
+        prey) and each a difference of two ReLUs (exactly zero where nothing happens): one at the
+        agent's own cell (its captures), one summed over the grid (events that pay every agent, as
+        snowdrift's removals)."""
         maps = F.relu(self.reward_map(features))
-        at_own = ((maps[:, 0:1] - maps[:, 1:2]) * own).sum((1, 2, 3))
-        anywhere = (maps[:, 2] - maps[:, 3]).sum((1, 2))
+        prey = grid[:, self.n_agents + 1:].amax(dim=1)                              # [M,H,W]
+        at_own = ((maps[:, 0] - maps[:, 1]) * grid[:, 0] * prey).sum((1, 2))
+        anywhere = ((maps[:, 2] - maps[:, 3]) * prey).sum((1, 2))
         return at_own + anywhere
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
