@@ -75,14 +75,12 @@ class SpatialWorldModel(nn.Module):
         return following, self._reward(features, grid), self.done_head(pooled)[..., 0]
 
     def _reward(self, features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-        """Sparse per-cell reward maps, read only on prey cells (rewards come from interactions with
-        prey) and each a difference of two ReLUs (exactly zero where nothing happens): one at the
-        agent's own cell (its captures), one summed over the grid (events that pay every agent, as
-        snowdrift's removals)."""
+        """Sparse per-cell reward maps (each a difference of two ReLUs, so exactly zero where nothing
+        happens): one read at the agent's own cell (its captures), one summed over the grid (events
+        that pay every agent, as snowdrift's removals)."""
         maps = F.relu(self.reward_map(features))
-        prey = grid[:, self.n_agents + 1:].amax(dim=1)                              # [M,H,W]
-        at_own = ((maps[:, 0] - maps[:, 1]) * grid[:, 0] * prey).sum((1, 2))
-        anywhere = ((maps[:, 2] - maps[:, 3]) * prey).sum((1, 2))
+        at_own = ((maps[:, 0] - maps[:, 1]) * grid[:, 0]).sum((1, 2))
+        anywhere = (maps[:, 2] - maps[:, 3]).sum((1, 2))
         return at_own + anywhere
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
