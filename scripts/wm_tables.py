@@ -18,8 +18,8 @@ def main() -> None:
     parser.add_argument("dirs", nargs="+")
     options = parser.parse_args()
     print("| env | data | agent cells (worst channel) | walls | prey (worst kind) | exact match | reward acc | "
-          "done acc | 5-step open-loop exact match |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "reward acc (rewarded rows) | done acc | 5-step open-loop exact match |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for directory in options.dirs:
         with open(os.path.join(directory, "metrics.json")) as f:
             metrics = json.load(f)
@@ -29,7 +29,8 @@ def main() -> None:
             agents = min(v for k, v in cells.items() if k == "self" or k.startswith("agent"))
             prey = min(v for k, v in cells.items() if k != "walls" and k != "self" and not k.startswith("agent"))
             print(f"| {metrics['env']} | {part} | {fmt(agents)} | {fmt(cells['walls'])} | {fmt(prey)} | "
-                  f"{fmt(m['exact_match'])} | {fmt(m['reward_acc'])} | {fmt(m['done_acc'])} | "
+                  f"{fmt(m['exact_match'])} | {fmt(m['reward_acc'])} | {fmt(m.get('reward_acc_nonzero', float('nan')))} | "
+                  f"{fmt(m['done_acc'])} | "
                   f"{fmt(m.get('rollout_exact_match_k5', float('nan')))} |")
 
 
