@@ -7,8 +7,11 @@ The checkpoint (a run's model dir, latest step unless --load-step) must come fro
 --config / --env-config. For each co-player kind X the roles are [<learned>, X, X, X]; --episodes
 test-mode episodes (the test seed stream, never trained on) are played by the loaded agent and
 the co-players, and the world model is scored on every acting agent's transitions: wrong cells
-per grid of the predicted next observation (overall and per channel), reward MSE, done accuracy
-and recall, value MSE, and the k-step open-loop rollout error for k = 1..--k.
+per grid of the predicted next observation (overall and per channel), per-channel cell accuracy,
+exact match of the whole next observation, reward accuracy and MSE, done accuracy and recall,
+value MSE, and the k-step open-loop rollout's wrong cells and exact-match rate for k = 1..--k
+(``learners.world_model_eval``). To fit a model offline on co-player mixtures and score it the
+same way: ``python -m scripts.fit_world_model``.
 """
 from __future__ import annotations
 

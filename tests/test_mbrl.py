@@ -104,7 +104,7 @@ def test_bad_real_ratio_is_a_config_error():
 
 
 @pytest.mark.parametrize("alg,overrides", [
-    ("hop_plus_wm", {}),
+    ("hop_plus_wm", {"wm_spatial_channels": 8}),          # the default exact expectation, a narrower model
     ("hop_plus_wm", {"use_subgoal": True, "learners": ["moa", "omg_am", "world_model"], "wm_planner": "h_step",
                      "wm_horizon": 2, "wm_coplayer_expectation": "sampled", "wm_samples": 4, "wm_explore": "epsilon"}),
     ("hop_plus_mbrl", {}),

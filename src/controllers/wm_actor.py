@@ -17,7 +17,7 @@ from controllers.subgoal_actor import SubgoalActor, build_opponent_models
 from controllers.subgoal_history import SubgoalHistory
 from controllers.subgoal_inputs import active_policy_inputs, subgoal_fields
 from modules.opponent_models.ego import ego_slots, onehot_or_zero
-from modules.world_model import WorldModel
+from modules.world_model import REGISTRY as WORLD_MODELS
 from modules.world_model.config import world_model_config
 from modules.world_model.grid_rules import grid_rules
 from planners.wm_models import LatentModel
@@ -29,11 +29,13 @@ from utils.seeding import SEED_OFFSETS
 EXPLORATION = ("softmax", "epsilon")
 
 
-def build_world_model(args: Munch) -> WorldModel:
-    """A fresh world model (under a forked RNG, so the other modules see the same random stream)."""
+def build_world_model(args: Munch) -> torch.nn.Module:
+    """A fresh ``wm_latent`` world model (under a forked RNG, so the other modules see the same random stream)."""
+    if args.wm_latent not in WORLD_MODELS:
+        raise ConfigError(f"wm_latent: '{args.wm_latent}' is unknown; allowed: {', '.join(WORLD_MODELS)}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.seed + SEED_OFFSETS["world_model"])
-        return WorldModel(world_model_config(args)).to(args.device)
+        return WORLD_MODELS[args.wm_latent](world_model_config(args)).to(args.device)
 
 
 def planner_settings(args: Munch) -> PlannerSettings:

@@ -33,7 +33,7 @@ class MBRLPPOLearner(PPOLearner):
         if missing:
             raise ConfigError(f"learner 'mbrl_ppo' needs an actor that owns {missing} (actor: subgoal_wm with moa in "
                               f"learners), got actor '{args.actor}'")
-        if modules["world_model"].decoder is None:
+        if not modules["world_model"].decodes:
             raise ConfigError("learner 'mbrl_ppo' imagines observations: it needs wm_decoder: True")
         self.imagination = Imagination(ImaginationModels(
             modules["world_model"], modules["policy"], modules["moa"], modules.get("omg"), active_policy_inputs(args),

@@ -18,6 +18,10 @@ from modules.world_model.losses import channel_pos_weight, grid_errors, weighted
 from utils.errors import ConfigError
 
 WM_LOSSES = ("recon", "latent")
+# reward regression: mse learns the rare captures but leaves a small residual on the (mostly exactly zero)
+# rewards, l1 pins those to zero but fits rare events slowly (it regresses to the median); mse_l1 sums both
+REWARD_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss,
+                 "mse_l1": lambda predicted, target: F.mse_loss(predicted, target) + F.l1_loss(predicted, target)}
 
 
 @dataclass
@@ -78,8 +82,14 @@ class WorldModelLearner(Learner):
         self.model = self.actor_module("world_model")
         if args.wm_loss not in WM_LOSSES:
             raise ConfigError(f"wm_loss: '{args.wm_loss}' is unknown; allowed: {', '.join(WM_LOSSES)}")
-        if args.wm_loss == "recon" and self.model.decoder is None:
+        if args.wm_reward_loss not in REWARD_LOSSES:
+            raise ConfigError(f"wm_reward_loss: '{args.wm_reward_loss}' is unknown; allowed: "
+                              f"{', '.join(REWARD_LOSSES)}")
+        if args.wm_loss == "recon" and not self.model.decodes:
             raise ConfigError("wm_loss: recon needs wm_decoder: True")
+        if args.wm_loss == "latent" and self.model.exact_encoding:
+            raise ConfigError(f"wm_loss: latent needs a learned encoder (wm_latent: flat), got wm_latent: "
+                              f"{args.wm_latent}")
         self.channel_names = grid_rules(args).channel_names
         self.optimisers["world_model"] = adam(self.model.parameters(), args.wm_lr, args.optim_eps)
 
@@ -101,26 +111,33 @@ class WorldModelLearner(Learner):
 
     def losses(self, data: Transitions) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """The loss terms and the (pre-update) metrics on ``data``."""
-        args, model = self.args, self.model
-        latent = model.encode(data.obs)
-        predicted, reward, done_logit = model.step(latent, data.joint)
-        terms: dict[str, torch.Tensor] = {}
-        metrics = {"wm_reward_mse": float(((reward - data.reward) ** 2).mean().detach()),
-                   "wm_done_acc": float(((done_logit > 0).float() == data.done).float().mean())}
-        if model.decoder is not None:
-            weight = channel_pos_weight(torch.cat([data.obs, data.next_obs]), args.wm_pos_weight_max)
+        return world_model_losses(self.model, data, self.args, self.channel_names)
+
+
+def world_model_losses(model: torch.nn.Module, data: Transitions, args: Munch, channel_names: tuple[str, ...]
+                       ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """``WorldModelLearner``'s loss terms (``wm_loss`` the total) and metrics on ``data``; also used offline
+    (``scripts.fit_world_model``)."""
+    latent = model.encode(data.obs)
+    predicted, reward, done_logit = model.step(latent, data.joint)
+    terms: dict[str, torch.Tensor] = {}
+    metrics = {"wm_reward_mse": float(((reward - data.reward) ** 2).mean().detach()),
+               "wm_done_acc": float(((done_logit > 0).float() == data.done).float().mean())}
+    if model.decodes:
+        weight = channel_pos_weight(torch.cat([data.obs, data.next_obs]), args.wm_pos_weight_max)
+        if not model.exact_encoding:
             terms["wm_recon"] = weighted_bce(model.decode(latent), data.obs, weight)
-            next_logits = model.decode(predicted)
-            metrics.update(grid_errors(next_logits.detach(), data.next_obs, self.channel_names, "wm_next_"))
-            if args.wm_loss == "recon":
-                terms["wm_next_recon"] = weighted_bce(next_logits, data.next_obs, weight)
-        if args.wm_loss == "latent":
-            with torch.no_grad():
-                target = model.encode(data.next_obs)
-            terms["wm_latent"] = ((predicted - target) ** 2).sum(-1).mean()
-        terms["wm_reward"] = F.mse_loss(reward, data.reward)
-        terms["wm_done"] = F.binary_cross_entropy_with_logits(done_logit, data.done)
-        terms["wm_value"] = F.mse_loss(model.value(latent), data.returns)
-        coef = {"wm_reward": args.wm_reward_coef, "wm_value": args.wm_value_coef}
-        total = sum(coef.get(key, 1.0) * value for key, value in terms.items())
-        return {"wm_loss": total, **terms}, metrics
+        next_logits = model.decode(predicted)
+        metrics.update(grid_errors(next_logits.detach(), data.next_obs, channel_names, "wm_next_"))
+        if args.wm_loss == "recon":
+            terms["wm_next_recon"] = weighted_bce(next_logits, data.next_obs, weight)
+    if args.wm_loss == "latent":
+        with torch.no_grad():
+            target = model.encode(data.next_obs)
+        terms["wm_latent"] = ((predicted - target) ** 2).sum(-1).mean()
+    terms["wm_reward"] = REWARD_LOSSES[args.wm_reward_loss](reward, data.reward)
+    terms["wm_done"] = F.binary_cross_entropy_with_logits(done_logit, data.done)
+    terms["wm_value"] = F.mse_loss(model.value(latent), data.returns)
+    coef = {"wm_reward": args.wm_reward_coef, "wm_value": args.wm_value_coef}
+    total = sum(coef.get(key, 1.0) * value for key, value in terms.items())
+    return {"wm_loss": total, **terms}, metrics

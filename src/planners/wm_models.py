@@ -16,7 +16,6 @@ import torch
 from envs.grid_core import CoreState, GridCore
 from modules.opponent_models.ego import ego_slots
 from modules.world_model.grid_rules import GridRules, all_avail_from_obs
-from modules.world_model.model import WorldModel
 
 
 @dataclass
@@ -35,7 +34,7 @@ class LatentModel:
     decoder the root's observation and availability are kept. Decoding happens only when a state is
     observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done)."""
 
-    def __init__(self, model: WorldModel, rules: GridRules, episode_limit: int) -> None:
+    def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int) -> None:
         self.model, self.rules, self.dt = model, rules, 1.0 / episode_limit
 
     def root(self, obs: torch.Tensor, time: torch.Tensor, prev: torch.Tensor, avail: torch.Tensor) -> LatentState:
@@ -50,7 +49,7 @@ class LatentModel:
         with torch.no_grad():
             latent, reward, done_logit = self.model.step(state.latent, joint)
         following = LatentState(latent, state.time + self.dt, joint)
-        if self.model.decoder is None:
+        if not self.model.decodes:
             following.obs, following.avail = state.obs, state.avail
         return following, reward, 1 - torch.sigmoid(done_logit)
 

@@ -1,4 +1,12 @@
-"""Latent world model for planning and imagination (docs/methods.md, "World-model planning")."""
+"""World models for planning and imagination (docs/methods.md, "World-model planning"):
+``REGISTRY[wm_latent](config)``, ``spatial`` (the grid itself as latent, convolutional dynamics) or
+``flat`` (a vector latent, MLP dynamics)."""
 from modules.world_model.model import WorldModel
+from modules.world_model.spatial import SpatialWorldModel
 
-__all__ = ["WorldModel"]
+REGISTRY = {
+    "spatial": SpatialWorldModel,
+    "flat": WorldModel,
+}
+
+__all__ = ["REGISTRY", "SpatialWorldModel", "WorldModel"]

@@ -22,6 +22,13 @@ class WorldModel(nn.Module):
     ``decode(e) -> logits [M,C,H,W]`` of the 0/1 observation grid (when ``decoder``).
     """
 
+    exact_encoding = False    # the encoder is learned: the current observation's reconstruction is a loss term
+
+    @property
+    def decodes(self) -> bool:
+        """Whether latents decode to observation logits (``wm_decoder``)."""
+        return self.decoder is not None
+
     def __init__(self, config: dict) -> None:
         super().__init__()
         self.config = dict(config)

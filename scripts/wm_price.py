@@ -1,0 +1,120 @@
+"""The learned world model's price: the same planner on the learned model and on the true simulator.
+
+    python -m scripts.wm_price results/wm_fit/stag_hunt_small/model.pt --env-config stag_hunt_small
+
+For each mixture (``--mixtures``, default NS NH RAND self) ``--episodes`` episodes (seeds
+``--seed``.., identical for both models) are played with roles [planner, X, X, X] (``self``: four
+planners). The planner is ``hop_plus_wm``'s (run config: ``wm_planner``, ``wm_horizon``,
+``wm_coplayer_expectation``, ``wm_samples``, ``gamma``; overridable as KEY=VALUE) and acts greedily.
+Both variants share the co-player model and the leaf values: co-players are predicted uniform over
+their available actions (``--coplayers uniform``), V is the loaded model's value head on the true
+observation; only the dynamics, rewards and dones differ: ``learned`` steps the loaded world model
+(``planners.wm_models.LatentModel``), ``simulator`` the true game (``SimulatorModel``). Prints one
+JSON line per mixture with the planner's mean return per planning agent under each model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def uniform_coplayers(obs, time, prev, avail, root):
+    return avail[:, 1:].float() / avail[:, 1:].sum(-1, keepdim=True)
+
+
+def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int) -> tuple[float, float]:
+    """Mean return per planning agent over ``episodes`` episodes, and seconds per env step."""
+    import envs
+    from envs import rule_based
+    from envs.grid_core import STAY
+    from modules.opponent_models.ego import ego_slots
+    from modules.world_model.grid_rules import grid_rules
+    from planners.wm_models import LatentModel, SimulatorModel
+
+    core = envs.REGISTRY[args.env](batch_size=episodes, **args.env_args).core
+    core.reset(np.arange(episodes) + seed)
+    n = core.n_agents
+    planning = np.arange(n) if mixture == "self" else np.array([0])
+    others = np.setdiff1d(np.arange(n), planning)
+    coplayer = None if mixture == "self" else rule_based.make(args.env, mixture, np.random.default_rng(seed))
+
+    def value_fn(obs, _time):
+        with torch.no_grad():
+            return model.value(model.encode(obs))
+    latent = LatentModel(model, grid_rules(args), args.episode_limit)
+    simulator = SimulatorModel(core, value_fn)
+    generator = torch.Generator().manual_seed(seed)
+    prev = np.full((episodes, n), -1, dtype=np.int64)
+    returns = np.zeros((episodes, n))
+    steps, began = 0, time.time()
+    while not core.done.all():
+        actions = np.full((episodes, n), STAY, dtype=np.int64)
+        if len(others):
+            actions[:, others] = coplayer.act(core, others)
+        env_idx, slot = np.nonzero(core.alive[:, planning] & ~core.done[:, None])
+        slot = planning[slot]
+        if len(env_idx):
+            ego = ego_slots(torch.from_numpy(slot), n).numpy()
+            prev_ego = torch.from_numpy(prev[env_idx[:, None], ego])
+            if variant == "simulator":
+                root = simulator.root(core, env_idx, slot, prev_ego)
+                model_for = simulator
+            else:
+                obs = torch.from_numpy(core.observations(env_idx, slot))
+                t = torch.from_numpy(core.time()[env_idx])[:, None]
+                avail = torch.from_numpy(core.avail_actions()[env_idx[:, None], ego])
+                root = latent.root(obs, t, prev_ego, avail)
+                model_for = latent
+            q = planner.q(model_for, root, uniform_coplayers, generator)
+            actions[env_idx, slot] = q.argmax(-1).numpy()
+        rewards, _, _ = core.step(actions)
+        returns += rewards
+        prev = actions
+        steps += 1
+    return float(returns[:, planning].mean()), (time.time() - began) / steps
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="a world model saved by scripts/fit_world_model.py (model.pt)")
+    parser.add_argument("overrides", nargs="*", help="run-config overrides KEY=VALUE (e.g. wm_planner=h_step)")
+    parser.add_argument("--env-config", default="stag_hunt_small")
+    parser.add_argument("--mixtures", nargs="+", default=["NS", "NH", "RAND", "self"])
+    parser.add_argument("--variants", nargs="+", default=["learned", "simulator"])
+    parser.add_argument("--episodes", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=10_000)
+    options = parser.parse_args()
+    torch.set_num_threads(1)
+    from controllers.wm_actor import planner_settings
+    from modules.world_model import REGISTRY
+    from planners.wm_planner import WMPlanner
+    from launch import load_config, prepare_args
+
+    saved = torch.load(options.model)
+    overrides = {"wm_latent": saved["config"]["kind"],
+                 **dict((kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1]) if kv.split("=", 1)[1][:1] in
+                         "0123456789[{-tf" else kv.split("=", 1)[1]) for kv in options.overrides)}
+    args = prepare_args(load_config("hop_plus_wm", options.env_config, overrides))
+    model = REGISTRY[saved["config"]["kind"]](saved["config"])
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    planner = WMPlanner(planner_settings(args))
+    for mixture in options.mixtures:
+        row = {"env": options.env_config, "mixture": mixture, "episodes": options.episodes,
+               "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation}
+        for variant in options.variants:
+            ret, per_step = play(args, model, planner, mixture, variant, options.episodes, options.seed)
+            row[f"{variant}_return"], row[f"{variant}_s_per_step"] = ret, per_step
+        if "learned_return" in row and "simulator_return" in row and row["simulator_return"]:
+            row["price"] = 1 - row["learned_return"] / row["simulator_return"]
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

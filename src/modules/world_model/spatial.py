@@ -1,0 +1,89 @@
+"""Spatial world model: the latent is the grid itself, the dynamics a small fully convolutional net.
+
+The state is a logit map over the observation grid ``[M,C,H,W]`` (decoding is the identity); a
+step binarises it (a cell is set above logit 0), appends the joint action as per-agent one-hot
+planes drawn at each agent's own cell (``N*A`` channels: agent k's plane times one-hot(a_k)), and
+predicts the next grid's logits as a learned per-channel skip of the current grid plus a
+convolutional correction — the game's dynamics are local (an agent moves one cell, prey stay
+put, a capture removes prey and capturers). Reward and done read the features gathered at the
+agent's own cell and pooled over the grid (mean and max: a capture anywhere, no prey left); the reward is
+read from sparse per-cell maps (``_reward``).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from modules.opponent_models.conv import mlp
+
+LOGIT = 8.0          # |logit| of an observed (encoded) cell
+SKIP_INIT = 4.0      # initial weight of the current grid in the next grid's logits
+
+
+def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+    """``[M,F,H,W]`` -> ``[M,3F]``: at the agent's own cell (``own [M,1,H,W]``, zero when absent), mean, max."""
+    return torch.cat([(features * own).sum((2, 3)), features.mean((2, 3)), features.amax((2, 3))], dim=-1)
+
+
+class SpatialWorldModel(nn.Module):
+    """``encode``/``step``/``value``/``decode`` as ``WorldModel`` (ego-first joint action), over grid latents."""
+
+    exact_encoding = True     # encode is the observation itself: no reconstruction to learn
+    decodes = True
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        self.config = dict(config)
+        self.obs_shape = tuple(config["obs_shape"])
+        self.n_agents, self.n_actions = config["n_agents"], config["n_actions"]
+        channels, width, hidden = self.obs_shape[0], config["spatial_channels"], config["hidden_dim"]
+        self.stem = nn.Conv2d(channels + self.n_agents * self.n_actions, width, 3, padding=1)
+        self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(config["spatial_blocks"]))
+        self.grid_head = nn.Conv2d(width, channels, 1)
+        self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
+        self.reward_map = nn.Conv2d(width, 4, 1)
+        self.done_head = mlp(3 * width, hidden, 1)
+        self.value_trunk = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU())
+        self.value_head = mlp(3 * width, hidden, 1)
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs [M,C,H,W]`` (0/1) -> its logit map."""
+        return LOGIT * (2 * (obs > 0.5).float() - 1)
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        return latent
+
+    def _features(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        agents = grid[:, :self.n_agents]                                             # [M,N,H,W]
+        onehot = F.one_hot(joint, self.n_actions).to(grid.dtype)                     # [M,N,A]
+        planes = (agents[:, :, None] * onehot[..., None, None]).flatten(1, 2)        # [M,N*A,H,W]
+        x = F.relu(self.stem(torch.cat([grid, planes], dim=1)))
+        for block in self.blocks:
+            x = x + F.relu(block(x))
+        return x
+
+    def step(self, latent: torch.Tensor, joint: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``latent [M,C,H,W]``, ego-first ``joint [M,N]`` int -> next logits, reward ``[M]``, done logit ``[M]``."""
+        if joint.shape[-1] != self.n_agents or joint.dtype != torch.long:
+            raise ValueError(f"SpatialWorldModel.step: joint must be int64 [M,{self.n_agents}], got {joint.dtype} "
+                             f"{list(joint.shape)}")
+        grid = (latent > 0).to(latent.dtype)
+        features = self._features(grid, joint)
+        following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
+        pooled = _pooled(features, grid[:, :1])
+        return following, self._reward(features, grid), self.done_head(pooled)[..., 0]
+
+    def _reward(self, features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        """Sparse per-cell reward maps (each a difference of two ReLUs, so exactly zero where nothing
+        happens): one read at the agent's own cell (its captures), one summed over the grid (events
+        that pay every agent, as snowdrift's removals)."""
+        maps = F.relu(self.reward_map(features))
+        at_own = ((maps[:, 0] - maps[:, 1]) * grid[:, 0]).sum((1, 2))
+        anywhere = (maps[:, 2] - maps[:, 3]).sum((1, 2))
+        return at_own + anywhere
+
+    def value(self, latent: torch.Tensor) -> torch.Tensor:
+        """V ``[M]`` of the (binarised) grid."""
+        grid = (latent > 0).to(latent.dtype)
+        return self.value_head(_pooled(self.value_trunk(grid), grid[:, :1]))[..., 0]
