@@ -82,6 +82,16 @@ def _wm_losses() -> Mapping[str, Any]:
     return dict.fromkeys(WM_LOSSES)
 
 
+def _wm_latents() -> Mapping[str, Any]:
+    from modules.world_model import REGISTRY
+    return REGISTRY
+
+
+def _wm_reward_losses() -> Mapping[str, Any]:
+    from learners.world_model_learner import REWARD_LOSSES
+    return REWARD_LOSSES
+
+
 def _wm_planners() -> Mapping[str, Any]:
     from planners.wm_planner import PLANNERS
     return dict.fromkeys(PLANNERS)
@@ -102,7 +112,8 @@ REGISTRIES: dict[str, Callable[[], Mapping[str, Any]]] = {
     "run_mode": _run_modes, "env": _envs, "runner": _runners, "learner": _learners,
     "learner_slot": _learner_slots, "agent": _agents, "actor": _actors, "coplayer_goals": _coplayer_goals,
     "goal_update": _goal_updates, "mcts_policy_target": _policy_targets, "selector": _selectors, "recon_loss": _recon_losses,
-    "policy_input": _policy_inputs, "wm_loss": _wm_losses, "wm_planner": _wm_planners,
+    "policy_input": _policy_inputs, "wm_loss": _wm_losses, "wm_latent": _wm_latents,
+    "wm_reward_loss": _wm_reward_losses, "wm_planner": _wm_planners,
     "wm_expectation": _wm_expectations, "wm_explore": _wm_explore,
 }
 

@@ -245,7 +245,11 @@ KEYS: list[ConfigKey] = [
     Bool("pretrain_moa"),
     Path("pretrain_save_path"),
     # --- world-model planning
+    Str("wm_latent", registry="wm_latent"),
+    Int("wm_spatial_channels", 1, 4096),
+    Int("wm_spatial_blocks", 0, 64),
     Int("wm_latent_dim", 1, 65536),
+    Str("wm_reward_loss", registry="wm_reward_loss"),
     Int("wm_hidden_dim", 1, 65536),
     Bool("wm_decoder"),
     Str("wm_loss", registry="wm_loss"),
