@@ -12,7 +12,6 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -214,14 +213,6 @@ CASES = [
 
 def _tree(root) -> set[str]:
     return {os.path.relpath(os.path.join(d, f), root) for d, dirs, files in os.walk(root) for f in files + dirs}
-
-
-@pytest.fixture
-def restore_signals():
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
 
 
 def _fill(argv: list[str], values: dict) -> list[str]:

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 
@@ -21,14 +20,6 @@ from tools.sweep import RunSpec, resume_overrides
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["batch_size_run=4", "buffer_size=4", "batch_size=4", "test_nepisode=4", "test_interval=100000",
         "log_interval=1", "save_model_interval=1"]
-
-
-@pytest.fixture
-def restore_signals():
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
 
 
 def test_identical_runs_started_together_get_different_tokens():
