@@ -4,7 +4,10 @@ The planner sits in slot 0 of random maps next to three rule-based co-players an
 true policies as π_ω (``planners.search_probe``); the same maps are played with the rule itself
 in slot 0. Leaves are valued either by a constant 0 (an untrained value network: the search
 alone must find the rewards) or by a rollout of the rules in the true simulator (the exact value
-of the rule the planner should improve on). Prints one markdown table row per setting:
+of the rule the planner should improve on). With ``--rollout-depth d`` > 0 a constant-leaf
+search values its leaves by the search's own d-step rollouts instead (``mcts_rollout_depth``:
+the flat prior for the planner, the exact π_ω for the co-players, bootstrapped with the
+constant). Prints one markdown table row per setting:
 mean focal return of the planner and of the rule, the share of maps where the planner did worse,
 and the seconds the setting took.
 
@@ -35,26 +38,31 @@ def main() -> int:
     parser.add_argument("--leaf", nargs="+", default=["constant", "rollout"], choices=["constant", "rollout"])
     parser.add_argument("--c-puct", type=float, nargs="+", default=[1.25, 5.0])
     parser.add_argument("--simulations", type=int, nargs="+", default=[200])
+    parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
+                        help="the search's own leaf rollouts (mcts_rollout_depth); used with --leaf constant")
     parser.add_argument("--trees", type=int, default=5)
     parser.add_argument("--out", help="also write the table to this markdown file")
     options = parser.parse_args()
-    if options.maps < 1 or options.trees < 1 or min(options.simulations) < 1 or min(options.c_puct) <= 0:
-        print("probe_search: --maps, --trees and --simulations must be >= 1 and --c-puct > 0", file=sys.stderr)
+    if (options.maps < 1 or options.trees < 1 or min(options.simulations) < 1 or min(options.c_puct) <= 0
+            or min(options.rollout_depth) < 0):
+        print("probe_search: --maps, --trees and --simulations must be >= 1, --c-puct > 0, --rollout-depth >= 0", file=sys.stderr)
         return 2
     if options.out and os.path.isdir(options.out):
         print(f"probe_search: --out {options.out} is a directory; give a file path", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    lines = ["| co-players | leaf value | c_puct | trees × simulations | planner | rule in the same slot | "
-             "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| co-players | leaf value | search rollouts | c_puct | trees × simulations | planner | rule in the same slot | "
+             "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
-    for coplayer, leaf, c_puct, sims in itertools.product(options.coplayers, options.leaf, options.c_puct,
-                                                          options.simulations):
+    for coplayer, leaf, depth, c_puct, sims in itertools.product(options.coplayers, options.leaf, options.rollout_depth,
+                                                                 options.c_puct, options.simulations):
+        if depth and leaf != "constant":
+            continue
         start = time.perf_counter()
         result = probe_search(StagHuntCore, ENV_ARGS, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
-                              SearchSettings(sims, options.trees, c_puct, 0.95), coplayer, leaf=leaf)
+                              SearchSettings(sims, options.trees, c_puct, 0.95, depth), coplayer, leaf=leaf)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
-        line = (f"| 3 {coplayer} | {leaf} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
+        line = (f"| 3 {coplayer} | {leaf} | {f'{depth} steps' if depth else '-'} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
                 f"{result.rule:.2f} ({coplayer}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")
         lines.append(line)
         print(line, flush=True)

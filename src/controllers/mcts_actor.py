@@ -89,7 +89,7 @@ class MCTSActor(Actor):
                                    args.inter_om_alpha, args.belief_prior_count, args.belief_prior_share)
         self.diagnostics: dict[str, list[float]] = {}
         self.role_of_slot: np.ndarray | None = None
-        self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
+        self.settings = SearchSettings.from_args(args)
         self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
         self.planner: BatchedMCTS | None = None
         self.planned_decisions = 0   # searches run (one per planning agent and step), for throughput figures

@@ -47,7 +47,7 @@ class SubgoalMCTSActor(Actor):
         self.omg = self.opponent_models["omg"]
         self.coplayer = SubgoalCoplayerModel(tuple(args.state_shape), args.n_agents, args.subgoal_dim, args.n_actions,
                                              args.coplayer_hidden_dim, tuple(args.coplayer_conv_channels)).to(args.device)
-        self.settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
+        self.settings = SearchSettings.from_args(args)
         self.models = TorchSearchModels(self.policy, None, args.device)
         self.planner: BatchedMCTS | None = None
         self.last_goals = None  # the TreeGoals of the latest search (tests read its counters)

@@ -34,7 +34,9 @@ One simulation step, for all R trees at once:
    computed when a node is first expanded (most nodes never are) and kept; ``TreeGoals.expanded``
    then sees the new children (e.g. to re-infer subgoals there, one call for all of them);
 3. evaluation: ONE prior/value network call for all new (non-terminal) nodes (with models that
-   have ``sparse_inputs`` the observations go in as ``GridOnes``, the grids are never built);
+   have ``sparse_inputs`` the observations go in as ``GridOnes``, the grids are never built), or,
+   with ``rollout_depth`` > 0, one batched rollout of that many steps from all new nodes
+   (``planners.leaf_rollout``);
 4. backup of the discounted return ``r + discount * G`` along every path (one scatter for all
    trees and depths), into the edges' W, N and Q, the nodes' value estimates and the trees' bounds.
 
@@ -49,8 +51,12 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from envs.grid_core import STAY, CoreState, CoreTables, GridCore
+from envs.grid_core import CoreState, CoreTables, GridCore
+from planners.leaf_rollout import LeafRollout
+from planners.search_policy import coplayer_cdf, masked_softmax, sample_from_cdf
 from planners.tree_goals import TreeGoals
+
+__all__ = ["BatchedMCTS", "SearchModels", "SearchResult", "SearchSettings", "masked_softmax", "normalise", "root_q"]
 
 _STATIC = ("walls", "prey_pos", "prey_kind")  # constant within an episode: kept once per tree, with the tables
 _DYNAMIC = tuple(f for f in CoreState.__dataclass_fields__ if f not in (*_STATIC, "rng_states", "tables"))
@@ -58,12 +64,21 @@ _DYNAMIC = tuple(f for f in CoreState.__dataclass_fields__ if f not in (*_STATIC
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Search budget and constants: ``tree_num`` trees per decision, ``num_simulations`` each."""
+    """Search budget and constants: ``tree_num`` trees per decision, ``num_simulations`` each;
+    new leaves valued by the value network (``rollout_depth`` 0) or by rollouts of that many
+    steps (``planners.leaf_rollout``)."""
 
     num_simulations: int
     tree_num: int
     c_puct: float
     discount: float
+    rollout_depth: int = 0
+
+    @classmethod
+    def from_args(cls, args) -> "SearchSettings":
+        """The settings of a run's config (keys num_simulations, tree_num, c_puct, mcts_discount,
+        mcts_rollout_depth)."""
+        return cls(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount, args.mcts_rollout_depth)
 
 
 class SearchModels(Protocol):
@@ -99,13 +114,6 @@ class SearchResult:
         return np.where(tied, visits, -1.0).argmax(axis=1)
 
 
-def masked_softmax(logits: np.ndarray, avail: np.ndarray) -> np.ndarray:
-    """Softmax over the available actions of each row (float64; unavailable actions get 0)."""
-    z = np.where(avail, logits.astype(np.float64), -np.inf)
-    z = np.exp(z - z.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
 def normalise(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """``(values - lower) / (upper - lower)`` where ``upper > lower``, else 0 (bounds broadcast)."""
     span = upper - lower
@@ -137,6 +145,7 @@ class BatchedMCTS:
         self.sim = type(core)(1, **core.args)
         self.n_agents, self.n_actions = core.n_agents, core.n_actions
         self.sparse = bool(getattr(models, "sparse_inputs", False)) and core.obs_radius is None
+        self.rollout = LeafRollout(core, settings.rollout_depth, settings.discount) if settings.rollout_depth else None
 
     # ------------------------------------------------------------------------------ storage
     def _allocate(self, trees: int) -> None:
@@ -275,8 +284,7 @@ class BatchedMCTS:
             cdf = self.coplayer_cdf[parent]                                   # [L,N,A]
         else:
             cdf = self._coplayer_cdf(trees, parent, index)
-        u = torch.rand(cdf.shape[:2], generator=generator, dtype=torch.float64).numpy()
-        actions = (cdf <= u[..., None]).sum(axis=-1)
+        actions = sample_from_cdf(cdf, generator)
         actions[index, focal] = action
         rewards, _, _ = self.sim.step(actions, check=False)  # sampled from the available actions
         new = trees * (self.settings.num_simulations + 1) + self.n_nodes[trees]
@@ -307,14 +315,22 @@ class BatchedMCTS:
         if hasattr(self.models, "evaluate_states"):
             logits, value[live] = self.models.evaluate_states(sim, live, focal)
         else:
-            obs = sim.grid_ones(live, focal) if self.sparse else sim.observations(live, focal)
-            logits, value[live] = self.models.prior_value(obs, sim.time()[live], focal)
+            logits, value[live] = self._prior_value(sim, live, focal)
+            if self.rollout is not None:
+                value[live] = self.rollout.values(
+                    sim, live, focal, logits, self._prior_value,
+                    lambda core, rows: self.goals.coplayer_logits(core, rows, trees[live][rows], nodes[rows]), generator)
         self.c_prior[nodes] = self.settings.c_puct * masked_softmax(logits, own[live])
         self.tie_break[nodes] = torch.rand((len(nodes), self.n_actions), generator=generator,
                                            dtype=torch.float64).numpy()
         self.node_value_sum[nodes] = value[live]
         self._widen(trees[live], value[live])
         return value
+
+    def _prior_value(self, sim: GridCore, rows: np.ndarray, focal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The prior/value network at rows ``rows`` of ``sim`` for slots ``focal``."""
+        obs = sim.grid_ones(rows, focal) if self.sparse else sim.observations(rows, focal)
+        return self.models.prior_value(obs, sim.time()[rows], focal)
 
     def _widen(self, trees: np.ndarray, values: np.ndarray) -> None:
         """Extend the bounds of trees ``trees`` (distinct) to the values ``values``."""
@@ -326,12 +342,9 @@ class BatchedMCTS:
         ``trees``, whose states are the scratch core's rows ``rows``: π_ω under the trees' goals for
         the co-players still in the game, STAY for the planning agent and those who left."""
         sim, index = self.sim, np.arange(len(rows))
-        chosen = self.goals.coplayer_logits(sim, rows, trees, nodes)                          # [L,N,A]
         moving = sim.alive[rows]
         moving[index, self.focal[trees]] = False
-        allowed = np.where(moving[..., None], self.node_avail[nodes], np.arange(self.n_actions) == STAY)
-        cdf = np.cumsum(masked_softmax(chosen, allowed), axis=-1)        # STAY alone: probability exactly 1
-        return cdf / cdf[..., -1:]
+        return coplayer_cdf(self.goals.coplayer_logits(sim, rows, trees, nodes), moving, self.node_avail[nodes])
 
     def _backup(self, length: np.ndarray, value: np.ndarray) -> None:
         """Add the discounted returns along every path to the edges, the nodes' value estimates and

@@ -201,6 +201,7 @@ KEYS: list[ConfigKey] = [
     Int("tree_num", 1, 10**4),
     Int("num_simulations", 1, 10**7),
     Prob("mcts_discount"),
+    Int("mcts_rollout_depth", 0, 10**4),
     Float("q_temperature", 0.0, 1e6, low_open=True),
     Str("mcts_policy_target", registry="mcts_policy_target"),
     Str("coplayer_goals", registry="coplayer_goals"),
