@@ -65,3 +65,14 @@ def test_short_rollout_bootstraps_with_the_value_network():
 def test_depth_must_be_positive():
     with pytest.raises(ValueError, match="depth >= 1"):
         LeafRollout(_corridor(), 0, GAMMA)
+
+
+def test_hop_config_key_turns_the_searchs_rollouts_on():
+    from helpers import make_experiment
+    small = dict(num_simulations=6, tree_num=2, batch_size_run=2, buffer_size=4, batch_size=4,
+                 env_args__episode_limit=6, az_epochs=1, coplayer_epochs=1)
+    exp = make_experiment("hop", roles=["hop", "NS", "NH", "hop"], mcts_rollout_depth=3, **small)
+    exp.train_step()
+    rollout = exp.mac.actor.planner.rollout
+    assert rollout.depth == 3 and rollout.core.t.max() > 0          # leaves were rolled out in its own core
+    assert make_experiment("hop", **small).mac.actor.settings.rollout_depth == 0   # default: the value network
