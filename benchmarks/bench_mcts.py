@@ -7,6 +7,8 @@ agents of ``--envs`` envs planning together; best wall-clock time of ``--repeats
 the same from process CPU time, which other load on the machine disturbs less), reference
 decisions/s, their ratio. ``--goal-update MODE`` benches hop_plus_mcts's search (OMG_AM subgoals,
 its untrained networks) instead, without a reference. ``--env`` picks one env (repeatable).
+``--rollout-depth 0 10`` times the search with those leaf rollout depths alternately and gives
+each one's CPU time relative to the first.
 Run: ``python -m benchmarks.bench_mcts [--envs 32] [--threads 1] [--env stag_hunt] [--goal-update every_node]``.
 """
 from __future__ import annotations
@@ -53,7 +55,9 @@ def subgoal_goals(env: str, n_envs: int, env_idx: np.ndarray, slot_idx: np.ndarr
     return args, actor.models, lambda: make_subgoal_goals(goal_update, actor.omg, actor.coplayer, root, True), None
 
 
-def bench(env: str, n_envs: int, repeats: int, reference_decisions: int, goal_update: str | None) -> dict:
+def bench(env: str, n_envs: int, repeats: int, reference_decisions: int, goal_update: str | None,
+          rollout_depths: list[int]) -> list[dict]:
+    """One result per leaf rollout depth, the depths' searches timed alternately (interleaved)."""
     import envs
     env_config = make_args("hop", env)
     core = envs.REGISTRY[env_config.env](batch_size=n_envs, **env_config.env_args).core
@@ -63,27 +67,34 @@ def bench(env: str, n_envs: int, repeats: int, reference_decisions: int, goal_up
         args, models, make_goals, goals = hop_goals(env, n_envs, env_idx, slot_idx, core)
     else:
         args, models, make_goals, goals = subgoal_goals(env, n_envs, env_idx, slot_idx, core, goal_update)
-    settings = SearchSettings(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount)
-    search = BatchedMCTS(core, models, settings)
-    wall, cpu = [], []
+    searches = [BatchedMCTS(core, models, SearchSettings(args.num_simulations, args.tree_num, args.c_puct,
+                                                         args.mcts_discount, depth)) for depth in rollout_depths]
+    wall, cpu = [[] for _ in searches], [[] for _ in searches]
     for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        search.search(core, env_idx, slot_idx, make_goals(), torch.Generator().manual_seed(0))
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    batched = len(env_idx) / min(wall)
-    result = {"bench": "mcts", "env": env, "planner": "hop" if goal_update is None else f"hop_plus_mcts/{goal_update}",
-              "tree_num": settings.tree_num, "num_simulations": settings.num_simulations,
-              "planning_agents": len(env_idx), "torch_threads": torch.get_num_threads(),
-              "batched_decisions_per_s": round(batched, 2), "batched_cpu_decisions_per_s": round(len(env_idx) / min(cpu), 2),
-              "repeats": repeats, "reference_decisions_per_s": None, "ratio": None}
-    if goals is not None and reference_decisions > 0:
+        for k, search in enumerate(searches):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            search.search(core, env_idx, slot_idx, make_goals(), torch.Generator().manual_seed(0))
+            wall[k].append(time.perf_counter() - start)
+            cpu[k].append(time.process_time() - start_cpu)
+    results = []
+    for k, (search, depth) in enumerate(zip(searches, rollout_depths)):
+        settings = search.settings
+        results.append({
+            "bench": "mcts", "env": env, "planner": "hop" if goal_update is None else f"hop_plus_mcts/{goal_update}",
+            "tree_num": settings.tree_num, "num_simulations": settings.num_simulations, "rollout_depth": depth,
+            "planning_agents": len(env_idx), "torch_threads": torch.get_num_threads(),
+            "batched_decisions_per_s": round(len(env_idx) / min(wall[k]), 2),
+            "batched_cpu_decisions_per_s": round(len(env_idx) / min(cpu[k]), 2),
+            "cpu_time_vs_first_depth": round(min(cpu[k]) / min(cpu[0]), 2),
+            "repeats": repeats, "reference_decisions_per_s": None, "ratio": None})
+    if goals is not None and reference_decisions > 0 and rollout_depths[0] == 0:
         start = time.perf_counter()
         reference_search(core, env_idx[:reference_decisions], slot_idx[:reference_decisions], goals, models,
-                         settings, np.random.default_rng(0))
+                         searches[0].settings, np.random.default_rng(0))
         reference = reference_decisions / (time.perf_counter() - start)
-        result.update(reference_decisions_per_s=round(reference, 3), ratio=round(batched / reference, 1))
-    return result
+        results[0].update(reference_decisions_per_s=round(reference, 3),
+                          ratio=round(results[0]["batched_decisions_per_s"] / reference, 1))
+    return results
 
 
 def main() -> None:
@@ -96,11 +107,16 @@ def main() -> None:
     parser.add_argument("--goal-update", choices=list(GOAL_UPDATES),
                         help="bench hop_plus_mcts with this goal_update instead of hop")
     parser.add_argument("--env", action="append", choices=ENVS, help="env to bench (repeatable; default both)")
+    parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
+                        help="leaf rollout depths (mcts_rollout_depth) timed alternately; the reference runs with 0 first")
     options = parser.parse_args()
+    if min(options.rollout_depth) < 0:
+        parser.error(f"--rollout-depth must be >= 0, got {options.rollout_depth}")
     torch.set_num_threads(options.threads)
     for env in options.env or ENVS:
-        print(json.dumps(bench(env, options.envs, options.repeats, options.reference_decisions, options.goal_update)),
-              flush=True)
+        for result in bench(env, options.envs, options.repeats, options.reference_decisions, options.goal_update,
+                            options.rollout_depth):
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
