@@ -34,36 +34,41 @@ ENV_ARGS = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--maps", type=int, default=32, help="random stag_hunt_small maps (seeds 0..maps-1)")
-    parser.add_argument("--coplayers", nargs="+", default=["NS", "NH"], choices=["NS", "NH"])
+    parser.add_argument("--coplayers", nargs="+", default=["NS", "NH"], choices=["NS", "NH", "RAND"])
+    parser.add_argument("--rule", choices=["NS", "NH"],
+                        help="the rule played in the focal slot for comparison (default: the co-players' own, NS for RAND)")
     parser.add_argument("--leaf", nargs="+", default=["constant", "rollout"], choices=["constant", "rollout"])
     parser.add_argument("--c-puct", type=float, nargs="+", default=[1.25, 5.0])
     parser.add_argument("--simulations", type=int, nargs="+", default=[200])
     parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
                         help="the search's own leaf rollouts (mcts_rollout_depth); used with --leaf constant")
+    parser.add_argument("--discount", type=float, default=0.95, help="the search's discount (mcts_discount)")
     parser.add_argument("--trees", type=int, default=5)
     parser.add_argument("--out", help="also write the table to this markdown file")
     options = parser.parse_args()
     if (options.maps < 1 or options.trees < 1 or min(options.simulations) < 1 or min(options.c_puct) <= 0
-            or min(options.rollout_depth) < 0):
-        print("probe_search: --maps, --trees and --simulations must be >= 1, --c-puct > 0, --rollout-depth >= 0", file=sys.stderr)
+            or min(options.rollout_depth) < 0 or not 0 < options.discount <= 1):
+        print("probe_search: --maps, --trees and --simulations must be >= 1, --c-puct > 0, --rollout-depth >= 0, "
+              "--discount in (0, 1]", file=sys.stderr)
         return 2
     if options.out and os.path.isdir(options.out):
         print(f"probe_search: --out {options.out} is a directory; give a file path", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    lines = ["| co-players | leaf value | search rollouts | c_puct | trees × simulations | planner | rule in the same slot | "
-             "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
+             "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     for coplayer, leaf, depth, c_puct, sims in itertools.product(options.coplayers, options.leaf, options.rollout_depth,
                                                                  options.c_puct, options.simulations):
         if depth and leaf != "constant":
             continue
+        rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
         start = time.perf_counter()
         result = probe_search(StagHuntCore, ENV_ARGS, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
-                              SearchSettings(sims, options.trees, c_puct, 0.95, depth), coplayer, leaf=leaf)
+                              SearchSettings(sims, options.trees, c_puct, options.discount, depth), rule, leaf=leaf)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
-        line = (f"| 3 {coplayer} | {leaf} | {f'{depth} steps' if depth else '-'} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
-                f"{result.rule:.2f} ({coplayer}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")
+        line = (f"| 3 {coplayer} | {leaf} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
+                f"{result.rule:.2f} ({rule}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")
         lines.append(line)
         print(line, flush=True)
     if options.out:

@@ -98,3 +98,14 @@ def test_exact_model_planner_earns_at_least_the_rule_over_whole_episodes(coplaye
                           settings, rule)
     assert result.planner >= result.rule
     assert np.mean(result.planner_returns >= 2.5) >= np.mean(result.rule_returns >= 2.5)   # stag shares too
+
+
+def test_a_rule_that_is_no_goal_is_modelled_by_itself():
+    """RAND pursues no goal: the probe models it by its own rule, uniform over available actions."""
+    core = _core(StagHuntCore, ["H.1S2"])
+    logits = rule_logits(core, ("NS", "NH", "RAND"))[0, :, 2]
+    assert np.array_equal(logits == 0, core.avail_actions()[0])
+    result = probe_search(StagHuntCore, dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35),
+                          np.arange(2), 0, ["-", "RAND", "RAND", "RAND"], ROLLOUT, "NH", leaf="constant")
+    assert result.rule_returns.tolist() == [1.0, 1.0]          # NH takes a hare on both maps
+    assert set(result.planner_returns.tolist()) <= {0.0, 1.0, 5.0}

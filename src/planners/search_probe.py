@@ -65,7 +65,7 @@ class ProbeResult:
     rule_returns: np.ndarray
 
 
-def _episode(core: GridCore, seeds: np.ndarray, focal_slot: int, roles: list[str], choose) -> np.ndarray:
+def play_episodes(core: GridCore, seeds: np.ndarray, focal_slot: int, roles: list[str], choose) -> np.ndarray:
     """Play one episode per seed; ``choose(core, rows)`` gives the focal actions of live rows."""
     core.reset(seeds)
     policies = {slot: make(core.name, role) for slot, role in enumerate(roles) if slot != focal_slot}
@@ -87,10 +87,13 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
                  seed: int = 0) -> ProbeResult:
     """Focal return of the search with exact co-player models (greedy actions) and of ``rule`` in
     the same slot, next to co-player rules ``roles`` (the focal slot's entry is ignored), on envs
-    ``seeds``. Leaves are valued by a rollout of the rules (``leaf="rollout"``, the focal agent
+    ``seeds``. Every co-player is modelled by its own rule (``RuleTreeGoals``; a rule that is not one
+    of the env's goal rules, e.g. RAND, is added as a goal of its own). Leaves are valued by a rollout of the rules (``leaf="rollout"``, the focal agent
     playing ``rule``) or by the constant ``leaf_value`` (``leaf="constant"``)."""
     core = core_cls(len(seeds), **env_args)
-    goal_roles = DEFAULT_GOAL_ROLES[core.name]
+    coplayer_roles = [role for slot, role in enumerate(roles) if slot != focal_slot]
+    goal_roles = DEFAULT_GOAL_ROLES[core.name]  # a co-player rule that is no goal's rule (RAND) is its own "goal"
+    goal_roles += tuple(role for role in dict.fromkeys(coplayer_roles) if role not in goal_roles)
     true_goals = np.array([goal_roles.index(r) if r in goal_roles else 0 for r in roles])
     everyone = [rule if slot == focal_slot else role for slot, role in enumerate(roles)]
     models = {"rollout": lambda: RolloutModels(everyone, settings.discount),
@@ -104,7 +107,7 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
         return result.greedy()
 
     focal_rule = make(core.name, rule)
-    planner = _episode(core, seeds, focal_slot, roles, plan)
-    baseline = _episode(core, seeds, focal_slot, roles,
+    planner = play_episodes(core, seeds, focal_slot, roles, plan)
+    baseline = play_episodes(core, seeds, focal_slot, roles,
                         lambda core, rows: focal_rule.act(core, np.array([focal_slot]))[rows, 0])
     return ProbeResult(float(planner.mean()), float(baseline.mean()), planner, baseline)
