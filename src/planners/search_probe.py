@@ -31,17 +31,21 @@ class ConstantModels:
 class RolloutModels:
     """Flat prior; the leaf value is the planning agent's discounted return when every agent,
     the planning one included, follows its rule from the leaf to the end (one rollout in the
-    true simulator): the exact value of the rule-based policy the planner should improve on."""
+    true simulator): the exact value of the rule-based policy the planner should improve on. The
+    rules' random draws (RAND's moves, ties) are fresh in every rollout, not the node's stream."""
 
-    def __init__(self, roles: list[str], discount: float) -> None:
+    def __init__(self, roles: list[str], discount: float, seed: int = 0) -> None:
         self.roles, self.discount = roles, discount
         self.rollout: GridCore | None = None
+        self.seeds = np.random.default_rng(seed)
 
     def evaluate_states(self, sim: GridCore, rows: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.rollout is None:
             self.rollout = type(sim)(1, **sim.args)
         core = self.rollout
         core.set_state(sim.get_state(rows))
+        for generator in core.rng:   # fresh draws: the node's stream would replay one sample in every rollout
+            generator.bit_generator.state = np.random.default_rng(self.seeds.integers(2**63)).bit_generator.state
         policies = [make(core.name, role) for role in self.roles]
         index = np.arange(len(rows))
         value, scale = np.zeros(len(rows)), np.ones(len(rows))
