@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default=None)
     parser.add_argument("--group-by", nargs="+", default=list(LABEL_KEYS), metavar="KEY",
                         help=f"config keys that make a curve (default: {' '.join(LABEL_KEYS)})")
+    parser.add_argument("--missing-as", nargs="*", default=[], metavar="KEY=V",
+                        help="value of a --group-by key in runs whose config lacks it (recorded before the key existed)")
     parser.add_argument("--smooth", type=int, default=1, metavar="K",
                         help="trailing mean over K logged points per run (e.g. per-episode adaptation returns)")
     parser.add_argument("--where", nargs="*", default=[], metavar="KEY=V",
@@ -36,14 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if opts.smooth < 1:
             raise ValueError(f"--smooth must be >= 1, got {opts.smooth}")
-        bad = [r for r in opts.reference if "=" not in r]
-        if bad:
-            raise ValueError(f"--reference: expected NAME=VALUE, got '{bad[0]}'")
+        for option, values in (("--reference", opts.reference), ("--missing-as", opts.missing_as)):
+            bad = [r for r in values if "=" not in r]
+            if bad:
+                raise ValueError(f"{option}: expected NAME=VALUE, got '{bad[0]}'")
         check_out_path(opts.out)
         references = {name: float(value) for name, value in (r.split("=", 1) for r in opts.reference)}
         run_dirs = expand_run_dirs(opts.runs, None if opts.all_statuses else ("COMPLETED",))
+        missing = dict(m.split("=", 1) for m in opts.missing_as)
         groups = plot_curves(run_dirs, opts.key, opts.out, opts.title, references, opts.group_by, opts.smooth,
-                             parse_where(opts.where))
+                             parse_where(opts.where), missing)
     except (ValueError, ConfigError) as e:
         print(f"plot: error: {e}", file=sys.stderr)
         return 2

@@ -83,3 +83,16 @@ def test_more_curves_than_colours_change_line_style(tmp_path):
     assert len(set(styles)) == 40 and styles[:10] == [(i, "-") for i in range(10)] and styles[10] == (0, "--")
     runs = [write_run(tmp_path, i, i, [0.0, float(i), 1.0]) for i in range(12)]
     assert len(plot_curves(runs, "test_return_mean", str(tmp_path / "many.png"), label_keys=["seed"])) == 12
+
+
+def test_a_group_key_missing_from_older_runs_needs_an_explicit_value(tmp_path):
+    old = write_run(tmp_path, 1, 0, [0.0, 1.0, 2.0])
+    new = tmp_path / "2"
+    write_run(tmp_path, 2, 0, [1.0, 2.0, 3.0])
+    config = json.loads((new / "config.json").read_text())
+    (new / "config.json").write_text(json.dumps({**config, "mcts_rollout_depth": 10}))
+    with pytest.raises(ValueError, match="no config key 'mcts_rollout_depth'"):
+        plot_curves([old, str(new)], "test_return_mean", str(tmp_path / "c.png"), label_keys=["mcts_rollout_depth"])
+    groups = plot_curves([old, str(new)], "test_return_mean", str(tmp_path / "c.png"),
+                         label_keys=["mcts_rollout_depth"], missing={"mcts_rollout_depth": "0"})
+    assert groups == {"0": 1, "10": 1}

@@ -23,14 +23,18 @@ class RunCurve:
 LABEL_KEYS = ("name", "env_config", "roles")   # what a curve's runs share by default (all but the seed)
 
 
-def run_label(config: dict, keys: tuple[str, ...] | list[str] = LABEL_KEYS) -> str:
+def run_label(config: dict, keys: tuple[str, ...] | list[str] = LABEL_KEYS, missing: dict | None = None) -> str:
     """Label of a run from its config ``keys`` (dotted for nested ones); ValueError naming a key
-    the run's config does not have."""
+    the run's config does not have, unless ``missing`` gives its value for such runs (runs recorded
+    before the key existed)."""
     parts = []
     for key in keys:
         try:
             parts.append(format_key(config_value(config, key)).replace(",", "-"))
         except KeyError:
+            if missing and key in missing:
+                parts.append(str(missing[key]))
+                continue
             import difflib
             close = difflib.get_close_matches(key, list(config), n=3, cutoff=0.5)
             hint = f" Closest keys: {', '.join(close)}." if close else " The keys are those of the run's config.json."
@@ -58,7 +62,8 @@ def expand_run_dirs(paths: list[str], statuses: tuple[str, ...] | None = ("COMPL
     return run_dirs
 
 
-def load_curve(run_dir: str, key: str, label_keys: tuple[str, ...] | list[str] = LABEL_KEYS) -> RunCurve:
+def load_curve(run_dir: str, key: str, label_keys: tuple[str, ...] | list[str] = LABEL_KEYS,
+               missing: dict | None = None) -> RunCurve:
     """Read ``key`` from ``<run_dir>/metrics.json``; a missing run folder or key raises ValueError."""
     metrics_path = os.path.join(run_dir, "metrics.json")
     config_path = os.path.join(run_dir, "config.json")
@@ -70,7 +75,7 @@ def load_curve(run_dir: str, key: str, label_keys: tuple[str, ...] | list[str] =
         config = json.load(f)
     if key not in metrics:
         raise ValueError(f"metric '{key}' not in {metrics_path}; it has: {', '.join(sorted(metrics))}")
-    return RunCurve(run_dir, run_label(config, label_keys), np.asarray(metrics[key]["steps"], dtype=float),
+    return RunCurve(run_dir, run_label(config, label_keys, missing), np.asarray(metrics[key]["steps"], dtype=float),
                     np.asarray(metrics[key]["values"], dtype=float))
 
 
@@ -138,11 +143,11 @@ def check_out_path(out: str) -> None:
 def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = None,
                 references: dict[str, float] | None = None,
                 label_keys: tuple[str, ...] | list[str] = LABEL_KEYS, window: int = 1,
-                where: dict | None = None) -> dict[str, int]:
+                where: dict | None = None, missing: dict | None = None) -> dict[str, int]:
     """Plot ``key`` against its logged x (env steps; episodes for ``adapt_*``), one line (mean ± std
     over its runs) per label, plus dashed horizontal ``references`` (e.g. a rule-based agent's
     return); only runs matching ``where``; each run is first smoothed over ``window`` points;
-    returns runs per label."""
+    ``missing`` gives label keys' values for runs whose config lacks them; returns runs per label."""
     check_out_path(out)
     import matplotlib
     matplotlib.use("Agg")
@@ -150,7 +155,7 @@ def plot_curves(run_dirs: list[str], key: str, out: str, title: str | None = Non
 
     groups: dict[str, list[RunCurve]] = {}
     for run_dir in select_runs(run_dirs, where):
-        curve = smooth(load_curve(run_dir, key, label_keys), window)
+        curve = smooth(load_curve(run_dir, key, label_keys, missing), window)
         groups.setdefault(curve.label, []).append(curve)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     colours = plt.get_cmap("tab10")
