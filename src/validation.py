@@ -7,115 +7,48 @@ with one message: the key, the value given and what is allowed.
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib
 from typing import Any, Callable, Mapping
 
 from utils.config_schema import CONSTRAINTS, ConfigKey, key_table
 from utils.errors import ConfigError
 
 
-def _run_modes() -> Mapping[str, Any]:
-    import modes
-    return modes.REGISTRY
+# Registry name in the key table -> (module, attribute) holding its names (a dict or a tuple), plus
+# names allowed besides them. Imported when a key is checked, since the modules sit above ``utils``.
+_REGISTRY_SOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "run_mode": ("modes", "REGISTRY", ()),
+    "env": ("envs", "REGISTRY", ()),
+    "runner": ("runners", "REGISTRY", ()),
+    "learner": ("learners", "REGISTRY", ()),
+    "learner_slot": ("learners", "REGISTRY", ("policy",)),
+    "agent": ("modules.agents", "REGISTRY", ()),
+    "actor": ("controllers", "REGISTRY", ()),
+    "coplayer_goals": ("planners.goals", "GOALS", ()),
+    "goal_update": ("planners.subgoal_goals", "GOAL_UPDATES", ()),
+    "mcts_policy_target": ("controllers.search_acting", "POLICY_TARGETS", ()),
+    "selector": ("modules.opponent_models.selector", "SELECTORS", ()),
+    "recon_loss": ("modules.opponent_models.recon", "RECON_LOSSES", ()),
+    "policy_input": ("controllers.subgoal_inputs", "POLICY_INPUTS", ()),
+    "wm_loss": ("learners.world_model_learner", "WM_LOSSES", ()),
+    "wm_latent": ("modules.world_model", "REGISTRY", ()),
+    "wm_reward_loss": ("learners.world_model_learner", "REWARD_LOSSES", ()),
+    "wm_planner": ("planners.wm_planner", "PLANNERS", ()),
+    "wm_expectation": ("planners.wm_planner", "EXPECTATIONS", ()),
+    "wm_explore": ("controllers.wm_actor", "EXPLORATION", ()),
+}
 
 
-def _envs() -> Mapping[str, Any]:
-    import envs
-    return envs.REGISTRY
-
-
-def _runners() -> Mapping[str, Any]:
-    import runners
-    return runners.REGISTRY
-
-
-def _learners() -> Mapping[str, Any]:
-    import learners
-    return learners.REGISTRY
-
-
-def _learner_slots() -> Mapping[str, Any]:
-    return {"policy": None, **_learners()}
-
-
-def _agents() -> Mapping[str, Any]:
-    from modules.agents import REGISTRY
-    return REGISTRY
-
-
-def _actors() -> Mapping[str, Any]:
-    import controllers
-    return controllers.REGISTRY
-
-
-def _coplayer_goals() -> Mapping[str, Any]:
-    from planners.goals import GOALS
-    return GOALS
-
-
-def _goal_updates() -> Mapping[str, Any]:
-    from planners.subgoal_goals import GOAL_UPDATES
-    return GOAL_UPDATES
-
-
-def _policy_targets() -> Mapping[str, Any]:
-    from controllers.search_acting import POLICY_TARGETS
-    return POLICY_TARGETS
-
-
-def _selectors() -> Mapping[str, Any]:
-    from modules.opponent_models.selector import SELECTORS
-    return SELECTORS
-
-
-def _recon_losses() -> Mapping[str, Any]:
-    from modules.opponent_models.recon import RECON_LOSSES
-    return RECON_LOSSES
-
-
-def _policy_inputs() -> Mapping[str, Any]:
-    from controllers.subgoal_inputs import POLICY_INPUTS
-    return POLICY_INPUTS
-
-
-def _wm_losses() -> Mapping[str, Any]:
-    from learners.world_model_learner import WM_LOSSES
-    return dict.fromkeys(WM_LOSSES)
-
-
-def _wm_latents() -> Mapping[str, Any]:
-    from modules.world_model import REGISTRY
-    return REGISTRY
-
-
-def _wm_reward_losses() -> Mapping[str, Any]:
-    from learners.world_model_learner import REWARD_LOSSES
-    return REWARD_LOSSES
-
-
-def _wm_planners() -> Mapping[str, Any]:
-    from planners.wm_planner import PLANNERS
-    return dict.fromkeys(PLANNERS)
-
-
-def _wm_expectations() -> Mapping[str, Any]:
-    from planners.wm_planner import EXPECTATIONS
-    return dict.fromkeys(EXPECTATIONS)
-
-
-def _wm_explore() -> Mapping[str, Any]:
-    from controllers.wm_actor import EXPLORATION
-    return dict.fromkeys(EXPLORATION)
+def _registry_names(registry: str) -> tuple[str, ...]:
+    """The names registry ``registry`` holds (see ``_REGISTRY_SOURCES``)."""
+    module, attribute, extra = _REGISTRY_SOURCES[registry]
+    return (*extra, *getattr(importlib.import_module(module), attribute))
 
 
 # Registry name in the key table -> the names it holds.
-REGISTRIES: dict[str, Callable[[], Mapping[str, Any]]] = {
-    "run_mode": _run_modes, "env": _envs, "runner": _runners, "learner": _learners,
-    "learner_slot": _learner_slots, "agent": _agents, "actor": _actors, "coplayer_goals": _coplayer_goals,
-    "goal_update": _goal_updates, "mcts_policy_target": _policy_targets, "selector": _selectors, "recon_loss": _recon_losses,
-    "policy_input": _policy_inputs, "wm_loss": _wm_losses, "wm_latent": _wm_latents,
-    "wm_reward_loss": _wm_reward_losses, "wm_planner": _wm_planners,
-    "wm_expectation": _wm_expectations, "wm_explore": _wm_explore,
-}
+REGISTRIES: dict[str, Callable[[], tuple[str, ...]]] = {
+    name: functools.partial(_registry_names, name) for name in _REGISTRY_SOURCES}
 
 
 def _type_names(types: tuple[type, ...]) -> str:
