@@ -14,6 +14,7 @@ Run: ``python -m benchmarks.bench_mcts [--envs 32] [--threads 1] [--env stag_hun
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -67,8 +68,8 @@ def bench(env: str, n_envs: int, repeats: int, reference_decisions: int, goal_up
         args, models, make_goals, goals = hop_goals(env, n_envs, env_idx, slot_idx, core)
     else:
         args, models, make_goals, goals = subgoal_goals(env, n_envs, env_idx, slot_idx, core, goal_update)
-    searches = [BatchedMCTS(core, models, SearchSettings(args.num_simulations, args.tree_num, args.c_puct,
-                                                         args.mcts_discount, depth)) for depth in rollout_depths]
+    settings = SearchSettings.from_args(args)
+    searches = [BatchedMCTS(core, models, dataclasses.replace(settings, rollout_depth=depth)) for depth in rollout_depths]
     wall, cpu = [[] for _ in searches], [[] for _ in searches]
     for _ in range(repeats):
         for k, search in enumerate(searches):

@@ -26,9 +26,7 @@ import torch
 
 from envs.stag_hunt import StagHuntCore
 from planners.mcts import SearchSettings
-from planners.search_probe import probe_search
-
-ENV_ARGS = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)   # stag_hunt_small
+from planners.search_probe import STAG_HUNT_SMALL, probe_search
 
 
 def main() -> int:
@@ -64,7 +62,7 @@ def main() -> int:
             continue
         rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
         start = time.perf_counter()
-        result = probe_search(StagHuntCore, ENV_ARGS, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
+        result = probe_search(StagHuntCore, STAG_HUNT_SMALL, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
                               SearchSettings(sims, options.trees, c_puct, options.discount, depth), rule, leaf=leaf)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
         line = (f"| 3 {coplayer} | {leaf} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "

@@ -17,14 +17,14 @@ import numpy as np
 
 from envs.rule_based import make
 from envs.stag_hunt import StagHuntCore
+from planners.search_probe import STAG_HUNT_SMALL
 
-ENV_ARGS = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)   # stag_hunt_small
 GROUPS = {"3 NS": ["NS"] * 3, "3 NH": ["NH"] * 3, "3 RAND": ["RAND"] * 3, "NS + NH + RAND": ["NS", "NH", "RAND"]}
 
 
 def focal_returns(rule: str, coplayers: list[str], seeds: np.ndarray, discount: float) -> np.ndarray:
     """Discounted return of ``rule`` in slot 0 of maps ``seeds`` next to ``coplayers``."""
-    core = StagHuntCore(len(seeds), **ENV_ARGS)
+    core = StagHuntCore(len(seeds), **STAG_HUNT_SMALL)
     core.reset(seeds)
     policies = [make(core.name, role) for role in (rule, *coplayers)]
     returns, scale = np.zeros(len(seeds)), 1.0

@@ -19,10 +19,8 @@ import torch
 from envs.rule_based import make
 from envs.stag_hunt import StagHuntCore
 from planners.mcts import BatchedMCTS, SearchSettings
-from planners.rule_goals import DEFAULT_GOAL_ROLES, RuleTreeGoals
-from planners.search_probe import RolloutModels
-
-ENV_ARGS = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)   # stag_hunt_small
+from planners.rule_goals import RuleTreeGoals
+from planners.search_probe import STAG_HUNT_SMALL, RolloutModels, exact_goal_roles
 
 
 def main() -> int:
@@ -37,10 +35,9 @@ def main() -> int:
     if options.map < 0 or options.simulations < 1 or options.trees < 1 or not 0 < options.discount <= 1:
         print("trace_search: --map >= 0, --simulations and --trees >= 1, --discount in (0, 1]", file=sys.stderr)
         return 2
-    core = StagHuntCore(1, **ENV_ARGS)
+    core = StagHuntCore(1, **STAG_HUNT_SMALL)
     core.reset([options.map])
-    goal_roles = DEFAULT_GOAL_ROLES[core.name]
-    goal_roles += tuple(r for r in (options.coplayers,) if r not in goal_roles)
+    goal_roles = exact_goal_roles(core.name, [options.coplayers])
     goals = np.zeros((1, options.trees, core.n_agents), dtype=np.int64)
     goals[..., 1:] = goal_roles.index(options.coplayers)
     roles = [options.rule] + [options.coplayers] * 3

@@ -317,9 +317,10 @@ class BatchedMCTS:
         else:
             logits, value[live] = self._prior_value(sim, live, focal)
             if self.rollout is not None:
+                leaf_trees = trees[live]
                 value[live] = self.rollout.values(
                     sim, live, focal, logits, self._prior_value,
-                    lambda core, rows: self.goals.coplayer_logits(core, rows, trees[live][rows], nodes[rows]), generator)
+                    lambda core, rows: self.goals.coplayer_logits(core, rows, leaf_trees[rows], nodes[rows]), generator)
         self.c_prior[nodes] = self.settings.c_puct * masked_softmax(logits, own[live])
         self.tie_break[nodes] = torch.rand((len(nodes), self.n_actions), generator=generator,
                                            dtype=torch.float64).numpy()

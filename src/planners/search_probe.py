@@ -18,6 +18,16 @@ from planners.mcts import BatchedMCTS, SearchSettings
 from planners.rule_goals import DEFAULT_GOAL_ROLES, RuleTreeGoals
 
 
+STAG_HUNT_SMALL = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)  # env args of the probes
+
+
+def exact_goal_roles(env_name: str, coplayer_roles: list[str]) -> tuple[str, ...]:
+    """The rules ``RuleTreeGoals`` models goals with: the env's goal rules, then every co-player
+    rule that is none of them (e.g. RAND) as a goal of its own."""
+    goal_roles = DEFAULT_GOAL_ROLES[env_name]
+    return goal_roles + tuple(role for role in dict.fromkeys(coplayer_roles) if role not in goal_roles)
+
+
 class ConstantModels:
     """Prior/value network stand-in: flat prior, the same leaf value everywhere."""
 
@@ -91,13 +101,11 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
                  seed: int = 0) -> ProbeResult:
     """Focal return of the search with exact co-player models (greedy actions) and of ``rule`` in
     the same slot, next to co-player rules ``roles`` (the focal slot's entry is ignored), on envs
-    ``seeds``. Every co-player is modelled by its own rule (``RuleTreeGoals``; a rule that is not one
-    of the env's goal rules, e.g. RAND, is added as a goal of its own). Leaves are valued by a rollout of the rules (``leaf="rollout"``, the focal agent
-    playing ``rule``) or by the constant ``leaf_value`` (``leaf="constant"``)."""
+    ``seeds``. Every co-player is modelled by its own rule (``exact_goal_roles``). Leaves are valued
+    by a rollout of the rules (``leaf="rollout"``, the focal agent playing ``rule``) or by the
+    constant ``leaf_value`` (``leaf="constant"``)."""
     core = core_cls(len(seeds), **env_args)
-    coplayer_roles = [role for slot, role in enumerate(roles) if slot != focal_slot]
-    goal_roles = DEFAULT_GOAL_ROLES[core.name]  # a co-player rule that is no goal's rule (RAND) is its own "goal"
-    goal_roles += tuple(role for role in dict.fromkeys(coplayer_roles) if role not in goal_roles)
+    goal_roles = exact_goal_roles(core.name, [role for slot, role in enumerate(roles) if slot != focal_slot])
     true_goals = np.array([goal_roles.index(r) if r in goal_roles else 0 for r in roles])
     everyone = [rule if slot == focal_slot else role for slot, role in enumerate(roles)]
     models = {"rollout": lambda: RolloutModels(everyone, settings.discount),
