@@ -5,7 +5,10 @@ NS on ``--env``) plays ``--rollouts`` training rollouts of that many envs, each 
 learners' updates; its decisions/s is the number of searches (one per planning agent and step)
 over the wall time of rollouts and updates. In the same loop, ``benchmarks.bench_mcts`` times the
 bare batched search on fresh maps with as many planning agents as the run plans for at its first
-step. Each pair is measured ``--repeats`` times alternately; one JSON line per ``--envs`` value
+step. ``mean_agents_per_search`` is how many planning agents one search call of the run served
+on average (episodes end at different steps, so the batch shrinks as a rollout goes on), and
+``bench_cpu_decisions_per_s_at_mean_agents`` the bare search's figure at that many agents. Each
+triple is measured ``--repeats`` times alternately; one JSON line per ``--envs`` value
 with the medians and ``ratio`` = end-to-end / bench (process CPU time, which the machine's other
 load disturbs less, and wall time).
 Run: ``python -m benchmarks.bench_planner_e2e [--env stag_hunt] [--envs 8 32] [--rollouts 1]``.
@@ -25,8 +28,9 @@ from planners.mcts import BatchedMCTS, SearchSettings
 from tests.helpers import make_args, make_experiment
 
 
-def end_to_end(env: str, roles: list[str], n_envs: int, rollouts: int) -> tuple[float, float, int]:
-    """(decisions per wall second, per CPU second, decisions) of ``rollouts`` training steps."""
+def end_to_end(env: str, roles: list[str], n_envs: int, rollouts: int) -> tuple[float, float, int, float]:
+    """(decisions per wall second, per CPU second, decisions, mean planning agents per search call)
+    of ``rollouts`` training steps."""
     experiment = make_experiment("hop", env, roles=roles, batch_size_run=n_envs, buffer_size=max(64, n_envs),
                                  batch_size=min(32, n_envs), seed=0)
     actor = experiment.mac.actor
@@ -34,7 +38,8 @@ def end_to_end(env: str, roles: list[str], n_envs: int, rollouts: int) -> tuple[
     for _ in range(rollouts):
         experiment.train_step()
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    return actor.planned_decisions / wall, actor.planned_decisions / cpu, actor.planned_decisions
+    decisions = actor.planned_decisions
+    return decisions / wall, decisions / cpu, decisions, decisions / max(actor.search_calls, 1)
 
 
 def bare_search(env: str, n_agents: int) -> tuple[float, float]:
@@ -65,16 +70,19 @@ def main() -> None:
     roles = options.roles.split(",")
     for n_envs in options.envs:
         agents = n_envs * sum(role == "hop" for role in roles)
-        e2e, bench = [], []
+        e2e, bench, bench_shrunk = [], [], []
         for _ in range(options.repeats):
             e2e.append(end_to_end(options.env, roles, n_envs, options.rollouts))
             bench.append(bare_search(options.env, agents))
+            bench_shrunk.append(bare_search(options.env, max(1, round(e2e[-1][3]))))
         e2e_wall, e2e_cpu = np.median([e[0] for e in e2e]), np.median([e[1] for e in e2e])
         bench_wall, bench_cpu = np.median([b[0] for b in bench]), np.median([b[1] for b in bench])
         print(json.dumps({"bench": "planner_e2e", "env": options.env, "roles": roles, "batch_size_run": n_envs,
                           "planning_agents_at_start": agents, "decisions": int(e2e[0][2]),
+                          "mean_agents_per_search": round(float(np.median([e[3] for e in e2e])), 1),
                           "e2e_decisions_per_s": round(e2e_wall, 2), "bench_decisions_per_s": round(bench_wall, 2),
                           "e2e_cpu_decisions_per_s": round(e2e_cpu, 2), "bench_cpu_decisions_per_s": round(bench_cpu, 2),
+                          "bench_cpu_decisions_per_s_at_mean_agents": round(float(np.median([b[1] for b in bench_shrunk])), 2),
                           "ratio_cpu": round(e2e_cpu / bench_cpu, 3), "ratio_wall": round(e2e_wall / bench_wall, 3),
                           "repeats": options.repeats, "torch_threads": options.threads}), flush=True)
 

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from envs.rule_based import make
+from envs.rule_based import play_rules
 from envs.stag_hunt import StagHuntCore
 from planners.search_probe import STAG_HUNT_SMALL
 
@@ -24,17 +24,7 @@ GROUPS = {"3 NS": ["NS"] * 3, "3 NH": ["NH"] * 3, "3 RAND": ["RAND"] * 3, "NS + 
 
 def focal_returns(rule: str, coplayers: list[str], seeds: np.ndarray, discount: float) -> np.ndarray:
     """Discounted return of ``rule`` in slot 0 of maps ``seeds`` next to ``coplayers``."""
-    core = StagHuntCore(len(seeds), **STAG_HUNT_SMALL)
-    core.reset(seeds)
-    policies = [make(core.name, role) for role in (rule, *coplayers)]
-    returns, scale = np.zeros(len(seeds)), 1.0
-    while not core.done.all():
-        playing = core.alive[:, 0] & ~core.done
-        actions = np.stack([policy.act(core, np.array([slot]))[:, 0] for slot, policy in enumerate(policies)], axis=1)
-        rewards, _, _ = core.step(actions)
-        returns += np.where(playing, scale * rewards[:, 0], 0.0)
-        scale *= discount
-    return returns
+    return play_rules(StagHuntCore(len(seeds), **STAG_HUNT_SMALL), seeds, [rule, *coplayers], discount)[:, 0]
 
 
 def main() -> int:

@@ -93,6 +93,7 @@ class MCTSActor(Actor):
         self.models = TorchSearchModels(self.policy, self.coplayer, args.device)
         self.planner: BatchedMCTS | None = None
         self.planned_decisions = 0   # searches run (one per planning agent and step), for throughput figures
+        self.search_calls = 0        # batched search calls (one per step with a planning agent playing)
         self.probe = None  # scratch core that replays a step to see who left
 
     @classmethod
@@ -143,6 +144,7 @@ class MCTSActor(Actor):
             tree_goals = DiscreteTreeGoals(self.models.coplayer_logits, goals, self.models.sparse_inputs)
             result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator)
             self.planned_decisions += len(rows)
+            self.search_calls += 1
             greedy = test_mode and self.args.test_greedy
             actions[rows], policy[rows] = act_on_search(result, self.args, greedy, generator)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}

@@ -156,3 +156,24 @@ def make(env_name: str, role: str, rng: np.random.Generator | None = None) -> Ru
         raise ValueError(f"unknown rule-based role {role!r} for env {env_name!r}; available roles: "
                          f"{', '.join(roles)}")
     return roles[role](rng)
+
+
+def play_rules(core: Any, seeds: np.ndarray, roles: list[str], discount: float = 1.0) -> np.ndarray:
+    """Every agent's (discounted) return of one episode per seed with rule ``roles[slot]`` in each slot.
+
+    ``core``: a batched core with ``len(seeds)`` envs, reset here with ``seeds``. Returns float
+    ``[len(seeds), len(roles)]``. Rewards count from the first step (weight 1) while the agent
+    plays; policies are made and act in slot order, so the env's random streams are drawn in a
+    fixed order."""
+    if len(roles) != core.n_agents:
+        raise ValueError(f"play_rules: {len(roles)} roles for {core.n_agents} agents")
+    core.reset(seeds)
+    policies = [make(core.name, role) for role in roles]
+    returns, scale = np.zeros((len(seeds), len(roles))), 1.0
+    while not core.done.all():
+        playing = core.alive & ~core.done[:, None]
+        actions = np.stack([policy.act(core, np.array([slot]))[:, 0] for slot, policy in enumerate(policies)], axis=1)
+        rewards, _, _ = core.step(actions)
+        returns += np.where(playing, scale * rewards, 0.0)
+        scale *= discount
+    return returns

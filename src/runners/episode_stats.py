@@ -35,3 +35,13 @@ def summarise(results: EpisodeResults, role_names: list[str], prefix: str = "") 
     for slot in range(results.returns.shape[1]):
         stats[f"{prefix}return_slot{slot}_mean"] = float(results.returns[:, slot].mean())
     return stats
+
+
+def payoff_profiles(returns: np.ndarray, decimals: int = 2) -> list[tuple[tuple[float, ...], int]]:
+    """How often each payoff profile occurs: every episode's returns [B,N] sorted high to low and
+    rounded to ``decimals``, counted; most frequent first, ties by the higher summed return."""
+    profiles: dict[tuple[float, ...], int] = {}
+    for row in np.round(-np.sort(-returns, axis=1), decimals):
+        key = tuple(float(x) + 0.0 for x in row)    # + 0.0: no -0.0 keys
+        profiles[key] = profiles.get(key, 0) + 1
+    return sorted(profiles.items(), key=lambda item: (-item[1], -sum(item[0])))

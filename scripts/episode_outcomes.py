@@ -1,0 +1,98 @@
+"""How episodes end: the payoff profiles of a checkpoint's test episodes, or of rule-based agents.
+
+Each episode's per-agent returns are sorted high to low and counted, so a table shows what the
+mean hides; on stag_hunt_small, for example, (5, 5, 1, 1) is a stag split two ways plus two
+hares (the welfare maximum, 12) and (3.33, 3.33, 3.33, 1) a stag split three ways (11).
+
+    python -m scripts.episode_outcomes --config hop --checkpoint results/models/<token> --episodes 128
+    python -m scripts.episode_outcomes --rules NS NS NH NH --episodes 512        # rules on stag_hunt_small
+
+With --checkpoint, the run's own test episodes are played (greedy actions, the test seed stream)
+with --config / --env-config and the --set overrides of that run (e.g. ``roles=[hop,NS,NS,NS]``).
+With --rules, one episode per map (seeds 0..episodes-1) on the stag_hunt_small maps of the
+search probes, each slot played by its rule.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from utils.errors import ConfigError
+
+
+def checkpoint_returns(options: argparse.Namespace) -> np.ndarray:
+    """Per-agent returns [episodes, N] of the checkpoint's test episodes."""
+    from experiment import Experiment
+    from launch import load_config, prepare_args
+    from runners.episode_stats import EpisodeResults
+    from utils.config import parse_yaml_value
+    from utils.logging import Logger, get_logger
+
+    overrides = {"save_model": False, "batch_size_run": options.batch_size_run, "seed": options.seed}
+    for item in options.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        overrides[key] = parse_yaml_value(value, f"--set {key}")
+    experiment = Experiment(prepare_args(load_config(options.config, options.env_config, overrides)),
+                            Logger(get_logger()))
+    experiment.restore(options.checkpoint)
+    results = []
+    while sum(len(r.lengths) for r in results) < options.episodes:
+        results.append(experiment.runner.run(test_mode=True)[1])
+    return EpisodeResults.concat(results).returns[:options.episodes]
+
+
+def rule_returns(options: argparse.Namespace) -> np.ndarray:
+    """Per-agent returns [episodes, N] of the rules on stag_hunt_small maps 0..episodes-1."""
+    from envs.rule_based import play_rules
+    from envs.stag_hunt import StagHuntCore
+    from planners.search_probe import STAG_HUNT_SMALL
+
+    core = StagHuntCore(options.episodes, n_agents=len(options.rules), **STAG_HUNT_SMALL)
+    return play_rules(core, np.arange(options.episodes), options.rules)
+
+
+def markdown(returns: np.ndarray) -> str:
+    from runners.episode_stats import payoff_profiles
+
+    lines = ["| payoff profile (sorted) | summed return | episodes | share |", "|---|---|---|---|"]
+    for profile, count in payoff_profiles(returns):
+        lines.append(f"| {', '.join(f'{x:g}' for x in profile)} | {sum(profile):.1f} | {count} | "
+                     f"{count / len(returns):.2f} |")
+    welfare = returns.sum(axis=1)
+    lines.append(f"\nmean summed return {welfare.mean():.2f} ± {welfare.std(ddof=1) / np.sqrt(len(welfare)):.2f} "
+                 f"(standard error) over {len(returns)} episodes")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="model dir of a training run (latest step)")
+    source.add_argument("--rules", nargs="+", help="one rule per slot (NS, NH, RAND), on stag_hunt_small")
+    parser.add_argument("--config", default="hop", help="alg config of the checkpoint's run")
+    parser.add_argument("--env-config", default="stag_hunt_small")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides of that run")
+    parser.add_argument("--episodes", type=int, default=128)
+    parser.add_argument("--batch-size-run", type=int, default=32, help="test envs played together")
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args()
+    if options.episodes < 2 or options.batch_size_run < 1:
+        print("episode_outcomes: --episodes must be >= 2 and --batch-size-run >= 1", file=sys.stderr)
+        return 2
+    import torch
+    torch.set_num_threads(1)
+    try:
+        returns = checkpoint_returns(options) if options.checkpoint else rule_returns(options)
+    except (ConfigError, ValueError) as error:
+        print(f"episode_outcomes: {error}", file=sys.stderr)
+        return 2
+    print(markdown(returns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

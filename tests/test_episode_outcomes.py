@@ -1,0 +1,53 @@
+"""Payoff profiles and whole rule episodes on a hand-made layout whose outcome is known."""
+import numpy as np
+import pytest
+
+from envs.rule_based import play_rules
+from envs.stag_hunt import StagHuntCore
+from runners.episode_stats import payoff_profiles
+from scripts.episode_outcomes import markdown
+
+# agents 1 and 2 are one step from the stag, agents 3 and 4 one step from a hare each
+LAYOUT = ["1S2",
+          "H.H",
+          "3.4"]
+
+
+def play(roles, discount=1.0):
+    core = StagHuntCore(2, n_agents=4, layout=LAYOUT, episode_limit=10)
+    return play_rules(core, np.arange(2), roles, discount)
+
+
+def test_two_stag_hunters_and_two_hare_hunters_reach_the_welfare_maximum():
+    assert play(["NS", "NS", "NH", "NH"]).tolist() == [[5.0, 5.0, 1.0, 1.0]] * 2
+
+
+def test_a_late_stag_hunter_gets_nothing_once_the_stag_is_taken():
+    # the stag falls at step 2 to agents 1 and 2; agents 3 and 4 are three steps away and never take a hare
+    assert play(["NS", "NS", "NS", "NS"]).tolist() == [[5.0, 5.0, 0.0, 0.0]] * 2
+
+
+def test_returns_are_discounted_from_the_first_step():
+    # stag at step 2 (move, then STAG): 0.9 * 5; hare likewise: 0.9 * 1
+    assert np.allclose(play(["NS", "NS", "NH", "NH"], discount=0.9), [[4.5, 4.5, 0.9, 0.9]] * 2)
+
+
+def test_one_role_per_agent_is_required():
+    with pytest.raises(ValueError, match="3 roles for 4 agents"):
+        play(["NS", "NS", "NH"])
+
+
+def test_payoff_profiles_sort_each_episode_and_count_the_most_frequent_first():
+    returns = np.array([[1, 5, 5, 1], [10 / 3, 1, 10 / 3, 10 / 3], [5, 1, 1, 5], [0.0, -0.0, 0, 0]])
+    assert payoff_profiles(returns) == [((5.0, 5.0, 1.0, 1.0), 2), ((3.33, 3.33, 3.33, 1.0), 1),
+                                        ((0.0, 0.0, 0.0, 0.0), 1)]
+
+
+def test_equally_frequent_profiles_list_the_higher_summed_return_first():
+    assert [p for p, _ in payoff_profiles(np.array([[1.0, 0.0], [2.0, 2.0]]))] == [(2.0, 2.0), (1.0, 0.0)]
+
+
+def test_the_table_shows_shares_and_the_mean_summed_return():
+    table = markdown(np.array([[5.0, 5.0, 1.0, 1.0]] * 3 + [[10 / 3] * 3 + [1.0]]))
+    assert "| 5, 5, 1, 1 | 12.0 | 3 | 0.75 |" in table and "| 3.33, 3.33, 3.33, 1 | 11.0 | 1 | 0.25 |" in table
+    assert "mean summed return 11.75" in table
