@@ -9,7 +9,9 @@ hares (the welfare maximum, 12) and (3.33, 3.33, 3.33, 1) a stag split three way
 
 With --checkpoint, the run's own test episodes are played (greedy actions, the test seed stream)
 with --config / --env-config and the --set overrides of that run (e.g. ``roles=[hop,NS,NS,NS]``).
-With --rules, one episode per map (seeds 0..episodes-1) on the stag_hunt_small maps of the
+On stag hunt the checkpoint's table is followed by the number of steps in which two or more
+agents stood on a live stag and it survived the step (a pair that lets a step pass, so that a
+third hunter can catch up). With --rules, one episode per map (seeds 0..episodes-1) on the stag_hunt_small maps of the
 search probes, each slot played by its rule.
 """
 from __future__ import annotations
@@ -22,8 +24,35 @@ import numpy as np
 from utils.errors import ConfigError
 
 
-def checkpoint_returns(options: argparse.Namespace) -> np.ndarray:
-    """Per-agent returns [episodes, N] of the checkpoint's test episodes."""
+class StagWaits:
+    """Counts, per env of a rollout, the steps a stag survived with two or more agents on its cell
+    (``on_step`` hook of the runner: called before the first step and after every step)."""
+
+    def __init__(self) -> None:
+        self.waits: np.ndarray | None = None
+        self.pairs_on_stag: np.ndarray | None = None
+
+    @staticmethod
+    def _on_live_stag(core) -> np.ndarray:
+        """bool [B]: two or more agents playing on the cell of a live stag, env not finished."""
+        stag = core.prey_alive & (core.prey_kind == 0)                                   # [B,K]
+        same_cell = (core.agent_pos[:, :, None, :] == core.prey_pos[:, None, :, :]).all(-1)  # [B,N,K]
+        hunters = (same_cell & stag[:, None, :] & core.alive[:, :, None]).sum(axis=1)    # [B,K]
+        return (hunters >= 2).any(axis=1) & ~core.done
+
+    def __call__(self, env, t: int) -> None:
+        core = env.core
+        if t == 0:
+            self.waits = np.zeros(core.batch_size, dtype=np.int64)
+        else:
+            survived = (core.prey_alive & (core.prey_kind == 0)).any(axis=1)
+            self.waits += self.pairs_on_stag & survived
+        self.pairs_on_stag = self._on_live_stag(core)
+
+
+def checkpoint_returns(options: argparse.Namespace) -> tuple[np.ndarray, int | None]:
+    """Per-agent returns [episodes, N] of the checkpoint's test episodes, and on stag hunt the
+    steps a stag survived with two or more agents on it (None on other envs)."""
     from experiment import Experiment
     from launch import load_config, prepare_args
     from runners.episode_stats import EpisodeResults
@@ -39,10 +68,15 @@ def checkpoint_returns(options: argparse.Namespace) -> np.ndarray:
     experiment = Experiment(prepare_args(load_config(options.config, options.env_config, overrides)),
                             Logger(get_logger()))
     experiment.restore(options.checkpoint)
-    results = []
+    stag_hunt = experiment.runner.env.core.name == "stag_hunt"
+    results, waits = [], []
     while sum(len(r.lengths) for r in results) < options.episodes:
-        results.append(experiment.runner.run(test_mode=True)[1])
-    return EpisodeResults.concat(results).returns[:options.episodes]
+        hook = StagWaits() if stag_hunt else None
+        results.append(experiment.runner.run(test_mode=True, on_step=hook)[1])
+        if hook is not None:
+            waits.append(hook.waits)
+    returns = EpisodeResults.concat(results).returns[:options.episodes]
+    return returns, int(np.concatenate(waits)[:options.episodes].sum()) if stag_hunt else None
 
 
 def rule_returns(options: argparse.Namespace) -> np.ndarray:
@@ -86,11 +120,13 @@ def main() -> int:
     import torch
     torch.set_num_threads(1)
     try:
-        returns = checkpoint_returns(options) if options.checkpoint else rule_returns(options)
+        returns, waits = checkpoint_returns(options) if options.checkpoint else (rule_returns(options), None)
     except (ConfigError, ValueError) as error:
         print(f"episode_outcomes: {error}", file=sys.stderr)
         return 2
     print(markdown(returns))
+    if waits is not None:
+        print(f"steps a stag survived with two or more agents on it: {waits}")
     return 0
 
 

@@ -51,3 +51,22 @@ def test_the_table_shows_shares_and_the_mean_summed_return():
     table = markdown(np.array([[5.0, 5.0, 1.0, 1.0]] * 3 + [[10 / 3] * 3 + [1.0]]))
     assert "| 5, 5, 1, 1 | 12.0 | 3 | 0.75 |" in table and "| 3.33, 3.33, 3.33, 1 | 11.0 | 1 | 0.25 |" in table
     assert "mean summed return 11.75" in table
+
+
+def test_stag_waits_count_the_steps_a_pair_stands_on_a_live_stag():
+    from envs.grid_core import MOVE_NAMES, STAY
+    from envs.stag_hunt import STAG
+    from scripts.episode_outcomes import StagWaits
+
+    class Env:   # what the runner hands to on_step
+        core = StagHuntCore(1, n_agents=4, layout=["1S2", "H.H", "3.4"], episode_limit=10)
+
+    left, right = MOVE_NAMES.index("LEFT"), MOVE_NAMES.index("RIGHT")
+    Env.core.reset(np.arange(1))
+    hook = StagWaits()
+    hook(Env, 0)
+    for t, pair in enumerate([(right, left), (STAY, STAY), (STAY, STAY), (STAG, STAG)], start=1):
+        Env.core.step(np.array([[*pair, STAY, STAY]]))
+        hook(Env, t)
+    # both reach the stag at step 1, stay two steps (two waits), capture at step 4
+    assert hook.waits.tolist() == [2] and not Env.core.prey_alive[0, 0]
