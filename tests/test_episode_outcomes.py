@@ -70,3 +70,18 @@ def test_stag_waits_count_the_steps_a_pair_stands_on_a_live_stag():
         hook(Env, t)
     # both reach the stag at step 1, stay two steps (two waits), capture at step 4
     assert hook.waits.tolist() == [2] and not Env.core.prey_alive[0, 0]
+
+
+def test_a_chosen_slot_is_played_by_its_callback_only_while_it_plays():
+    from envs.grid_core import MOVE_NAMES
+    from envs.stag_hunt import HARE
+
+    calls = []
+
+    def choose(core, rows):      # agent 3: up onto its hare, then HARE
+        calls.append(rows.tolist())
+        return np.full(len(rows), MOVE_NAMES.index("UP") if len(calls) == 1 else HARE)
+
+    core = StagHuntCore(2, n_agents=4, layout=LAYOUT, episode_limit=10)
+    returns = play_rules(core, np.arange(2), ["NS", "NS", "ignored", "NH"], chosen=(2, choose))
+    assert returns.tolist() == [[5.0, 5.0, 1.0, 1.0]] * 2 and calls == [[0, 1], [0, 1]]

@@ -9,7 +9,7 @@ policy.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -158,21 +158,31 @@ def make(env_name: str, role: str, rng: np.random.Generator | None = None) -> Ru
     return roles[role](rng)
 
 
-def play_rules(core: Any, seeds: np.ndarray, roles: list[str], discount: float = 1.0) -> np.ndarray:
+def play_rules(core: Any, seeds: np.ndarray, roles: list[str], discount: float = 1.0,
+               chosen: tuple[int, Callable[[Any, np.ndarray], np.ndarray]] | None = None) -> np.ndarray:
     """Every agent's (discounted) return of one episode per seed with rule ``roles[slot]`` in each slot.
 
-    ``core``: a batched core with ``len(seeds)`` envs, reset here with ``seeds``. Returns float
-    ``[len(seeds), len(roles)]``. Rewards count from the first step (weight 1) while the agent
-    plays; policies are made and act in slot order, so the env's random streams are drawn in a
-    fixed order."""
+    ``core``: a batched core with ``len(seeds)`` envs, reset here with ``seeds``. ``chosen`` =
+    ``(slot, choose)`` plays that slot by ``choose(core, rows)`` instead (its ``roles`` entry is
+    ignored), which returns the actions of the rows where the slot still plays; it is called after
+    the rules, which act in slot order, so the env's random streams are drawn in a fixed order.
+    Returns float ``[len(seeds), len(roles)]``; rewards count from the first step (weight 1) while
+    the agent plays."""
     if len(roles) != core.n_agents:
         raise ValueError(f"play_rules: {len(roles)} roles for {core.n_agents} agents")
+    chosen_slot, choose = chosen if chosen is not None else (-1, None)
     core.reset(seeds)
-    policies = [make(core.name, role) for role in roles]
+    policies = {slot: make(core.name, role) for slot, role in enumerate(roles) if slot != chosen_slot}
     returns, scale = np.zeros((len(seeds), len(roles))), 1.0
     while not core.done.all():
         playing = core.alive & ~core.done[:, None]
-        actions = np.stack([policy.act(core, np.array([slot]))[:, 0] for slot, policy in enumerate(policies)], axis=1)
+        actions = np.full((len(seeds), core.n_agents), STAY, dtype=np.int64)
+        for slot, policy in policies.items():
+            actions[:, slot] = policy.act(core, np.array([slot]))[:, 0]
+        if choose is not None:
+            rows = np.flatnonzero(playing[:, chosen_slot])
+            if rows.size:
+                actions[rows, chosen_slot] = choose(core, rows)
         rewards, _, _ = core.step(actions)
         returns += np.where(playing, scale * rewards, 0.0)
         scale *= discount

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from envs.grid_core import STAY, GridCore
-from envs.rule_based import make
+from envs.grid_core import GridCore
+from envs.rule_based import make, play_rules
 from planners.mcts import BatchedMCTS, SearchSettings
 from planners.rule_goals import DEFAULT_GOAL_ROLES, RuleTreeGoals
 
@@ -79,23 +79,6 @@ class ProbeResult:
     rule_returns: np.ndarray
 
 
-def play_episodes(core: GridCore, seeds: np.ndarray, focal_slot: int, roles: list[str], choose) -> np.ndarray:
-    """Play one episode per seed; ``choose(core, rows)`` gives the focal actions of live rows."""
-    core.reset(seeds)
-    policies = {slot: make(core.name, role) for slot, role in enumerate(roles) if slot != focal_slot}
-    returns = np.zeros(len(seeds))
-    while not core.done.all():
-        actions = np.full((len(seeds), core.n_agents), STAY, dtype=np.int64)
-        for slot, policy in policies.items():
-            actions[:, slot] = policy.act(core, np.array([slot]))[:, 0]
-        rows = np.flatnonzero(core.alive[:, focal_slot] & ~core.done)
-        if rows.size:
-            actions[rows, focal_slot] = choose(core, rows)
-        rewards, _, _ = core.step(actions)
-        returns += rewards[:, focal_slot]
-    return returns
-
-
 def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, focal_slot: int, roles: list[str],
                  settings: SearchSettings, rule: str, leaf: str = "rollout", leaf_value: float = 0.0,
                  seed: int = 0) -> ProbeResult:
@@ -119,7 +102,7 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
         return result.greedy()
 
     focal_rule = make(core.name, rule)
-    planner = play_episodes(core, seeds, focal_slot, roles, plan)
-    baseline = play_episodes(core, seeds, focal_slot, roles,
-                        lambda core, rows: focal_rule.act(core, np.array([focal_slot]))[rows, 0])
+    planner = play_rules(core, seeds, roles, chosen=(focal_slot, plan))[:, focal_slot]
+    baseline = play_rules(core, seeds, roles, chosen=(focal_slot, lambda core, rows: focal_rule.act(
+        core, np.array([focal_slot]))[rows, 0]))[:, focal_slot]
     return ProbeResult(float(planner.mean()), float(baseline.mean()), planner, baseline)
