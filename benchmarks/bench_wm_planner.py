@@ -34,7 +34,7 @@ def bench(planner: str, horizon: int, expectation: str, n_envs: int, repeats: in
     env.reset(np.arange(n_envs))
     actor.init_episode(n_envs, np.ones((n_envs, 4), dtype=bool))
     to = lambda a: torch.from_numpy(a).to(args.device)  # noqa: E731
-    inputs = StepInputs(env, to(env.get_obs()), to(env.get_time()), to(env.get_avail_actions()), 0,
+    inputs = StepInputs(env, to(env.get_obs()), to(env.get_time()), to(env.get_avail_actions()),
                         torch.full((n_envs, 4), -1, dtype=torch.long, device=args.device))
     env_idx = torch.arange(n_envs, device=args.device).repeat_interleave(4)
     slot_idx = torch.arange(4, device=args.device).repeat(n_envs)

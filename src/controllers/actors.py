@@ -25,7 +25,6 @@ class StepInputs:
     obs: torch.Tensor           # [B,N,C,H,W]
     time: torch.Tensor          # [B]
     avail: torch.Tensor         # [B,N,A] bool
-    t: int                      # step index within the episode
     prev_actions: torch.Tensor | None = None  # [B,N] int64 actions of step t-1 (-1 at t = 0)
 
 

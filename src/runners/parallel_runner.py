@@ -102,7 +102,7 @@ class ParallelRunner:
             pre = self._observe()
             batch.update(_take(pre, rows, n), bs=_index(rows, n), ts=t)
             device = self.args.device       # what the actors read: on the run's device (the env stays numpy)
-            inputs = StepInputs(env, pre["obs"].to(device), pre["time"].to(device), pre["avail_actions"].to(device), t,
+            inputs = StepInputs(env, pre["obs"].to(device), pre["time"].to(device), pre["avail_actions"].to(device),
                                 prev_actions.to(device))
             finished = rows[~active[rows]]            # envs whose final observation is this step's
             if len(finished):
