@@ -20,3 +20,10 @@ def test_discounting_counts_from_the_first_step():
     discounted = focal_returns("NH", ["NS", "NS", "NS"], MAPS, 0.9)
     steps = np.log(discounted) / np.log(0.9)
     assert np.allclose(steps, np.round(steps)) and (discounted <= undiscounted).all() and (discounted < 1).any()
+
+
+def test_a_free_rider_earns_only_from_others_removals_on_snowdrift():
+    # FIX never removes: next to three FIX nobody removes anything, next to ND it collects 6 per removal
+    assert focal_returns("FIX", ["FIX"] * 3, MAPS, 1.0, env="snowdrift_small").tolist() == [0.0] * 16
+    next_to_nd = focal_returns("FIX", ["ND"] * 3, MAPS, 1.0, env="snowdrift_small")
+    assert (next_to_nd > 0).all() and np.allclose(next_to_nd % 6, 0)
