@@ -13,6 +13,7 @@ stands for the same group with shuffled slots.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -20,14 +21,13 @@ import numpy as np
 from envs.rule_based import play_rules
 from envs.snowdrift import SnowdriftCore
 from envs.stag_hunt import StagHuntCore
-from planners.search_probe import STAG_HUNT_SMALL
+from utils.config import CONFIG_DIR, load_yaml
 
-SNOWDRIFT_SMALL = dict(grid_size=4, n_walls=0, n_drifts=6, episode_limit=15)   # config/envs/snowdrift_small.yaml
-ENVS = {   # env: (core, env args, the rules, co-player groups)
-    "stag_hunt_small": (StagHuntCore, STAG_HUNT_SMALL, ("NS", "NH", "RAND"),
+ENVS = {   # env config (config/envs/<env>.yaml holds its env_args): (core, the rules, co-player groups)
+    "stag_hunt_small": (StagHuntCore, ("NS", "NH", "RAND"),
                         {"3 NS": ["NS"] * 3, "3 NH": ["NH"] * 3, "3 RAND": ["RAND"] * 3,
                          "NS + NH + RAND": ["NS", "NH", "RAND"]}),
-    "snowdrift_small": (SnowdriftCore, SNOWDRIFT_SMALL, ("ND", "FIX", "RAND"),
+    "snowdrift_small": (SnowdriftCore, ("ND", "FIX", "RAND"),
                         {"3 ND": ["ND"] * 3, "3 FIX": ["FIX"] * 3, "3 RAND": ["RAND"] * 3,
                          "ND + FIX + RAND": ["ND", "FIX", "RAND"]}),
 }
@@ -36,7 +36,8 @@ ENVS = {   # env: (core, env args, the rules, co-player groups)
 def focal_returns(rule: str, coplayers: list[str], seeds: np.ndarray, discount: float,
                   env: str = "stag_hunt_small") -> np.ndarray:
     """Discounted return of ``rule`` in slot 0 of ``env`` maps ``seeds`` next to ``coplayers``."""
-    core_cls, env_args, _, _ = ENVS[env]
+    core_cls = ENVS[env][0]
+    env_args = load_yaml(os.path.join(CONFIG_DIR, "envs", f"{env}.yaml"), "env config")["env_args"]
     return play_rules(core_cls(len(seeds), **env_args), seeds, [rule, *coplayers], discount)[:, 0]
 
 
@@ -47,7 +48,7 @@ def main() -> int:
     parser.add_argument("--rules", nargs="+", help="focal rules (default: stag hunt NS NH, snowdrift ND FIX)")
     parser.add_argument("--discount", type=float, nargs="*", default=[0.95, 0.99])
     options = parser.parse_args()
-    _, _, known, groups = ENVS[options.env]
+    _, known, groups = ENVS[options.env]
     rules = options.rules or list(known[:2])
     if options.maps < 1 or any(not 0 < d <= 1 for d in options.discount) or not set(rules) <= set(known):
         print(f"rule_baselines: --maps must be >= 1, every --discount in (0, 1] and every rule of --env "
