@@ -32,22 +32,16 @@ class StagWaits:
         self.waits: np.ndarray | None = None
         self.pairs_on_stag: np.ndarray | None = None
 
-    @staticmethod
-    def _on_live_stag(core) -> np.ndarray:
-        """bool [B]: two or more agents playing on the cell of a live stag, env not finished."""
-        stag = core.prey_alive & (core.prey_kind == 0)                                   # [B,K]
-        same_cell = (core.agent_pos[:, :, None, :] == core.prey_pos[:, None, :, :]).all(-1)  # [B,N,K]
-        hunters = (same_cell & stag[:, None, :] & core.alive[:, :, None]).sum(axis=1)    # [B,K]
-        return (hunters >= 2).any(axis=1) & ~core.done
-
     def __call__(self, env, t: int) -> None:
         core = env.core
+        stag = core.prey_alive & (core.prey_kind == 0)                                   # [B,K] live stags
         if t == 0:
             self.waits = np.zeros(core.batch_size, dtype=np.int64)
         else:
-            survived = (core.prey_alive & (core.prey_kind == 0)).any(axis=1)
-            self.waits += self.pairs_on_stag & survived
-        self.pairs_on_stag = self._on_live_stag(core)
+            self.waits += self.pairs_on_stag & stag.any(axis=1)
+        same_cell = (core.agent_pos[:, :, None, :] == core.prey_pos[:, None, :, :]).all(-1)  # [B,N,K]
+        hunters = (same_cell & stag[:, None, :] & core.alive[:, :, None]).sum(axis=1)    # [B,K]
+        self.pairs_on_stag = (hunters >= 2).any(axis=1) & ~core.done   # two or more on a live stag, env playing
 
 
 def checkpoint_returns(options: argparse.Namespace) -> tuple[np.ndarray, int | None]:
