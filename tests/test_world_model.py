@@ -179,11 +179,14 @@ class _NoLeafValue(LatentModel):
         return torch.zeros(len(state.latent))
 
 
-@pytest.mark.parametrize("settings", [dict(planner="one_step", gamma=0.0)])
-def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, settings):
+@pytest.mark.parametrize("settings, value_tolerance", [(dict(planner="one_step", gamma=0.0), 0.05),
+                                                       (dict(planner="h_step", horizon=2, gamma=0.9), 0.15)])
+def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, settings, value_tolerance):
     """Agent 0 one move left of the hare, then on it (HARE is worth 1): the learned model's planner picks
-    the action the true simulator's planner picks. (h_step with horizon 2 is not asserted: on this
-    fixture's data the learned model overvalues STAY-then-HARE, 1.18 against the simulator's 0.9.)"""
+    the action the true simulator's planner picks, and its action values are near the simulator's.
+    (h_step's tolerance: STAY-then-HARE is 0.80 on the model against 0.9, the imagined second step
+    being a prediction; a reward that followed the co-player's move, as before the per-cell rule,
+    put it at 1.14 and failed.)"""
     exp, _, _ = fitted
     args = exp.args
     planner = WMPlanner(PlannerSettings(**settings))
@@ -206,5 +209,7 @@ def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, se
             continue
         assert float(q_sim[best]) > 0 and float(q_sim.topk(2).values[1]) < float(q_sim[best]) - 0.05
         assert int(q_model.argmax()) == best, (step, q_sim, q_model)
+        finite = torch.isfinite(q_sim)
+        assert torch.allclose(q_model[finite], q_sim[finite], atol=value_tolerance), (step, q_sim, q_model)
         picked.append(best)
     assert picked[-1] == HARE_ACTION and (settings["planner"] == "one_step" or picked[0] == RIGHT_ACTION)

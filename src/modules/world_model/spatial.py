@@ -5,9 +5,10 @@ step binarises it (a cell is set above logit 0), appends the joint action as per
 planes drawn at each agent's own cell (``N*A`` channels: agent k's plane times one-hot(a_k)), and
 predicts the next grid's logits as a learned per-channel skip of the current grid plus a
 convolutional correction — the game's dynamics are local (an agent moves one cell, prey stay
-put, a capture removes prey and capturers). Reward and done read the features gathered at the
-agent's own cell and pooled over the grid (mean and max: a capture anywhere, no prey left); the reward is
-read from sparse per-cell maps (``_reward``).
+put, a capture removes prey and capturers). Done reads the features gathered at the agent's own
+cell and pooled over the grid (mean and max: a capture anywhere, no prey left). The reward is a
+per-cell rule (``_reward``): what a cell pays depends only on what lies on it, the agent's own
+action and how many agents there play each action.
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ class SpatialWorldModel(nn.Module):
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(config["spatial_blocks"]))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
-        self.reward_map = nn.Conv2d(width, 4, 1)
+        # per-cell reward rule: 1x1 convolutions over [grid, own action, agents per action on the cell]
+        self.reward_rule = nn.Sequential(nn.Conv2d(channels + 2 * self.n_actions, hidden, 1), nn.ReLU(),
+                                         nn.Conv2d(hidden, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 2, 1))
         self.done_head = mlp(3 * width, hidden, 1)
         self.value_trunk = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU())
         self.value_head = mlp(3 * width, hidden, 1)
@@ -54,11 +57,13 @@ class SpatialWorldModel(nn.Module):
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         return latent
 
-    def _features(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
-        agents = grid[:, :self.n_agents]                                             # [M,N,H,W]
+    def _action_planes(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        """``[M,N,A,H,W]``: agent k's own-cell plane times one-hot(a_k)."""
         onehot = F.one_hot(joint, self.n_actions).to(grid.dtype)                     # [M,N,A]
-        planes = (agents[:, :, None] * onehot[..., None, None]).flatten(1, 2)        # [M,N*A,H,W]
-        x = F.relu(self.stem(torch.cat([grid, planes], dim=1)))
+        return grid[:, :self.n_agents, None] * onehot[..., None, None]
+
+    def _features(self, grid: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.stem(torch.cat([grid, planes.flatten(1, 2)], dim=1)))
         for block in self.blocks:
             x = x + F.relu(block(x))
         return x
@@ -69,18 +74,26 @@ class SpatialWorldModel(nn.Module):
             raise ValueError(f"SpatialWorldModel.step: joint must be int64 [M,{self.n_agents}], got {joint.dtype} "
                              f"{list(joint.shape)}")
         grid = (latent > 0).to(latent.dtype)
-        features = self._features(grid, joint)
+        planes = self._action_planes(grid, joint)
+        features = self._features(grid, planes)
         following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
         pooled = _pooled(features, grid[:, :1])
-        return following, self._reward(features, grid), self.done_head(pooled)[..., 0]
+        return following, self._reward(grid, planes, joint), self.done_head(pooled)[..., 0]
 
-    def _reward(self, features: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-        """Sparse per-cell reward maps (each a difference of two ReLUs, so exactly zero where nothing
-        happens): one read at the agent's own cell (its captures), one summed over the grid (events
-        that pay every agent, as snowdrift's removals)."""
-        maps = F.relu(self.reward_map(features))
-        at_own = ((maps[:, 0] - maps[:, 1]) * grid[:, 0]).sum((1, 2))
-        anywhere = (maps[:, 2] - maps[:, 3]).sum((1, 2))
+    def _reward(self, grid: torch.Tensor, planes: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        """The per-cell rule gives two maps: a pot read at the agent's own cell and divided among the
+        agents there that play the agent's action (a stag's or hare's value, a removal's cost: the
+        games share them so), and a map summed over the grid (events that pay every agent, as
+        snowdrift's removals). Only the agent's own action and the per-action counts enter, never
+        which co-player plays what. (The outputs are linear: ReLU-gated sparse maps died on the
+        rare rewards of real data and predicted 0 everywhere.)"""
+        own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)[..., None, None].expand(
+            -1, -1, *grid.shape[2:])                                                    # [M,A,H,W]
+        per_action = planes.sum(1)                                                      # [M,A,H,W] agents per action
+        maps = self.reward_rule(torch.cat([grid, own_action, per_action], dim=1))
+        sharers = (per_action * own_action).sum(1).clamp(min=1.0)                       # [M,H,W], the agent included
+        at_own = (maps[:, 0] * grid[:, 0] / sharers).sum((1, 2))
+        anywhere = maps[:, 1].sum((1, 2))
         return at_own + anywhere
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
