@@ -7,8 +7,8 @@ predicts the next grid's logits as a learned per-channel skip of the current gri
 convolutional correction — the game's dynamics are local (an agent moves one cell, prey stay
 put, a capture removes prey and capturers). Done reads the features gathered at the agent's own
 cell and pooled over the grid (mean and max: a capture anywhere, no prey left). The reward is a
-per-cell rule (``_reward``): what a cell pays depends only on what lies on it, the agent's own
-action and how many agents there play each action.
+learned per-cell rule read where agents stand (``_reward``): what a cell pays depends only on
+what lies on it, the agent's own action and how many agents there play each action.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class SpatialWorldModel(nn.Module):
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(config["spatial_blocks"]))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
-        # per-cell reward rule: 1x1 convolutions over [grid, own action, agents per action on the cell]
+        # per-cell reward rule (1x1 convolutions) over [what lies on the cell, own action, agents per action there]
         self.reward_rule = nn.Sequential(nn.Conv2d(channels + 2 * self.n_actions, hidden, 1), nn.ReLU(),
                                          nn.Conv2d(hidden, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 2, 1))
         self.done_head = mlp(3 * width, hidden, 1)
@@ -81,19 +81,25 @@ class SpatialWorldModel(nn.Module):
         return following, self._reward(grid, planes, joint), self.done_head(pooled)[..., 0]
 
     def _reward(self, grid: torch.Tensor, planes: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
-        """The per-cell rule gives two maps: a pot read at the agent's own cell and divided among the
-        agents there that play the agent's action (a stag's or hare's value, a removal's cost: the
-        games share them so), and a map summed over the grid (events that pay every agent, as
-        snowdrift's removals). Only the agent's own action and the per-action counts enter, never
-        which co-player plays what. (The outputs are linear: ReLU-gated sparse maps died on the
-        rare rewards of real data and predicted 0 everywhere.)"""
-        own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)[..., None, None].expand(
-            -1, -1, *grid.shape[2:])                                                    # [M,A,H,W]
-        per_action = planes.sum(1)                                                      # [M,A,H,W] agents per action
-        maps = self.reward_rule(torch.cat([grid, own_action, per_action], dim=1))
-        sharers = (per_action * own_action).sum(1).clamp(min=1.0)                       # [M,H,W], the agent included
-        at_own = (maps[:, 0] * grid[:, 0] / sharers).sum((1, 2))
-        anywhere = maps[:, 1].sum((1, 2))
+        """The per-cell rule, read at the cells where agents stand (nothing happens where nobody
+        acts), gives a pot at the agent's own cell divided among the agents there that play the
+        agent's action (a stag's or hare's value, a removal's cost: the games share them so) and
+        an amount per occupied cell that pays every agent (as snowdrift's removals). Only the
+        agent's own action and the per-action counts enter, never which co-player plays what.
+        (The outputs are linear: ReLU-gated sparse outputs died on the rare rewards of real data.)"""
+        n = self.n_agents
+        cells = grid.flatten(2)                                                         # [M,C,HW]
+        agents = cells[:, :n]
+        present, where = agents.amax(-1), agents.argmax(-1)                             # [M,N] each
+        per_action = planes.sum(1).flatten(2).gather(2, where[:, None].expand(-1, self.n_actions, -1))  # [M,A,N]
+        on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
+        own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
+        inputs = torch.cat([on_cell, own_action[..., None].expand(-1, -1, n), per_action], dim=1)
+        out = self.reward_rule(inputs[..., None])[..., 0]                               # [M,2,N]
+        sharers = (per_action[..., 0] * own_action).sum(1).clamp(min=1.0)               # [M], the agent included
+        occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
+        at_own = out[:, 0, 0] * present[:, 0] / sharers
+        anywhere = (out[:, 1] * present / occupants).sum(1)                            # each occupied cell once
         return at_own + anywhere
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
