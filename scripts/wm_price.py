@@ -7,8 +7,10 @@ For each mixture (``--mixtures``, default NS NH RAND self) ``--episodes`` episod
 planners). The planner is ``hop_plus_wm``'s (run config: ``wm_planner``, ``wm_horizon``,
 ``wm_coplayer_expectation``, ``wm_samples``, ``gamma``; overridable as KEY=VALUE) and acts greedily.
 Both variants share the co-player model and the leaf values: co-players are predicted uniform over
-their available actions (``--coplayers uniform``), V is the loaded model's value head on the true
-observation; only the dynamics, rewards and dones differ: ``learned`` steps the loaded world model
+their available actions (``--coplayers uniform``) or by the exact rule of the mixture
+(``--coplayers rules``: uniform over the actions the rule allows in the true state at the root, the
+root's prediction kept deeper in ``h_step``; not for ``self``), V is the loaded model's value head
+on the true observation; only the dynamics, rewards and dones differ: ``learned`` steps the loaded world model
 (``planners.wm_models.LatentModel``), ``simulator`` the true game (``SimulatorModel``). Prints one
 JSON line per mixture with the planner's mean return per planning agent under each model.
 """
@@ -27,7 +29,20 @@ def uniform_coplayers(obs, time, prev, avail, root):
     return avail[:, 1:].float() / avail[:, 1:].sum(-1, keepdim=True)
 
 
-def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int) -> tuple[float, float]:
+def rule_coplayers(core, env_idx: np.ndarray, coplayer_slots: np.ndarray, role: str):
+    """The co-player model of rule ``role``: ``[R,K,A]`` uniform over the actions the rule allows each
+    co-player (ego-first order) in the true state of row ``env_idx``, kept for every state of that row."""
+    from planners.rule_goals import rule_logits
+    logits = torch.from_numpy(rule_logits(core, (role,))[:, :, 0])                    # [B,N,A]
+    probs = torch.softmax(logits[env_idx[:, None], coplayer_slots], dim=-1).float()    # [R,K,A]
+
+    def predict(obs, time, prev, avail, root):
+        return probs[root]
+    return predict
+
+
+def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int,
+         coplayer_model: str = "uniform") -> tuple[float, float]:
     """Mean return per planning agent over ``episodes`` episodes, and seconds per env step."""
     import envs
     from envs import rule_based
@@ -70,7 +85,9 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                 avail = torch.from_numpy(core.avail_actions()[env_idx[:, None], ego])
                 root = latent.root(obs, t, prev_ego, avail)
                 model_for = latent
-            q = planner.q(model_for, root, uniform_coplayers, generator)
+            predict = (uniform_coplayers if coplayer_model == "uniform" else
+                       rule_coplayers(core, env_idx, ego[:, 1:], mixture))
+            q = planner.q(model_for, root, predict, generator)
             actions[env_idx, slot] = q.argmax(-1).numpy()
         rewards, _, _ = core.step(actions)
         returns += rewards
@@ -88,7 +105,11 @@ def main() -> int:
     parser.add_argument("--variants", nargs="+", default=["learned", "simulator"])
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--seed", type=int, default=10_000)
+    parser.add_argument("--coplayers", choices=["uniform", "rules"], default="uniform",
+                        help="the co-player model both variants plan with")
     options = parser.parse_args()
+    if options.coplayers == "rules" and "self" in options.mixtures:
+        parser.error("--coplayers rules: mixture 'self' has no rule (its co-players are planners); drop it")
     torch.set_num_threads(1)
     from controllers.wm_actor import planner_settings
     from modules.world_model import REGISTRY
@@ -106,9 +127,11 @@ def main() -> int:
     planner = WMPlanner(planner_settings(args))
     for mixture in options.mixtures:
         row = {"env": options.env_config, "mixture": mixture, "episodes": options.episodes,
+               "coplayers": options.coplayers,
                "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation}
         for variant in options.variants:
-            ret, per_step = play(args, model, planner, mixture, variant, options.episodes, options.seed)
+            ret, per_step = play(args, model, planner, mixture, variant, options.episodes, options.seed,
+                                 options.coplayers)
             row[f"{variant}_return"], row[f"{variant}_s_per_step"] = ret, per_step
         if "learned_return" in row and "simulator_return" in row and row["simulator_return"]:
             row["price"] = 1 - row["learned_return"] / row["simulator_return"]
