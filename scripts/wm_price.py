@@ -42,8 +42,12 @@ def rule_coplayers(core, env_idx: np.ndarray, coplayer_slots: np.ndarray, role: 
 
 
 def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int,
-         coplayer_model: str = "uniform") -> tuple[float, float]:
-    """Mean return per planning agent over ``episodes`` episodes, and seconds per env step."""
+         coplayer_model: str = "uniform", diagnose: bool = False) -> dict[str, float]:
+    """``return``: mean return per planning agent over ``episodes`` episodes; ``s_per_step``: seconds
+    per env step. With ``diagnose`` (variant ``learned``) the simulator's Q is also computed at every
+    state the learned model's planner decides in (not timed): ``agreement`` is the fraction of
+    decisions where both argmaxes are the same action, ``regret`` the mean Q_sim(best) − Q_sim(chosen),
+    ``regret_share`` the fraction of decisions whose regret exceeds 0.01."""
     import envs
     from envs import rule_based
     from envs.grid_core import STAY
@@ -66,7 +70,8 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
     generator = torch.Generator().manual_seed(seed)
     prev = np.full((episodes, n), -1, dtype=np.int64)
     returns = np.zeros((episodes, n))
-    steps, began = 0, time.time()
+    steps, began, untimed = 0, time.time(), 0.0
+    regrets: list[torch.Tensor] = []
     while not core.done.all():
         actions = np.full((episodes, n), STAY, dtype=np.int64)
         if len(others):
@@ -89,11 +94,21 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                        rule_coplayers(core, env_idx, ego[:, 1:], mixture))
             q = planner.q(model_for, root, predict, generator)
             actions[env_idx, slot] = q.argmax(-1).numpy()
+            if diagnose and variant == "learned":
+                paused = time.time()
+                q_sim = planner.q(simulator, simulator.root(core, env_idx, slot, prev_ego), predict, generator)
+                regrets.append(q_sim.max(-1).values - q_sim.gather(1, q.argmax(-1, keepdim=True))[:, 0])
+                untimed += time.time() - paused
         rewards, _, _ = core.step(actions)
         returns += rewards
         prev = actions
         steps += 1
-    return float(returns[:, planning].mean()), (time.time() - began) / steps
+    out = {"return": float(returns[:, planning].mean()), "s_per_step": (time.time() - began - untimed) / steps}
+    if regrets:
+        regret = torch.cat(regrets)
+        out.update(agreement=float((regret == 0).float().mean()), regret=float(regret.mean()),
+                   regret_share=float((regret > 0.01).float().mean()), decisions=int(regret.numel()))
+    return out
 
 
 def main() -> int:
@@ -107,6 +122,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--coplayers", choices=["uniform", "rules"], default="uniform",
                         help="the co-player model both variants plan with")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="score every decision of the learned model's planner by the simulator's Q there")
     options = parser.parse_args()
     if options.coplayers == "rules" and "self" in options.mixtures:
         parser.error("--coplayers rules: mixture 'self' has no rule (its co-players are planners); drop it")
@@ -130,9 +147,9 @@ def main() -> int:
                "coplayers": options.coplayers,
                "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation}
         for variant in options.variants:
-            ret, per_step = play(args, model, planner, mixture, variant, options.episodes, options.seed,
-                                 options.coplayers)
-            row[f"{variant}_return"], row[f"{variant}_s_per_step"] = ret, per_step
+            result = play(args, model, planner, mixture, variant, options.episodes, options.seed,
+                          options.coplayers, options.diagnose)
+            row.update({f"{variant}_{key}": value for key, value in result.items()})
         if "learned_return" in row and "simulator_return" in row and row["simulator_return"]:
             row["price"] = 1 - row["learned_return"] / row["simulator_return"]
         print(json.dumps(row), flush=True)

@@ -27,6 +27,14 @@ def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     return torch.cat([(features * own).sum((2, 3)), features.mean((2, 3)), features.amax((2, 3))], dim=-1)
 
 
+def _pointwise(convolutions: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """Apply a stack of 1x1 convolutions (and ReLUs) to feature vectors ``x [..., in]`` as the linear
+    maps they are (a 1x1 convolution over a handful of cells costs many times its matrix product)."""
+    for layer in convolutions:
+        x = F.linear(x, layer.weight.flatten(1), layer.bias) if isinstance(layer, nn.Conv2d) else layer(x)
+    return x
+
+
 class SpatialWorldModel(nn.Module):
     """``encode``/``step``/``value``/``decode`` as ``WorldModel`` (ego-first joint action), over grid latents."""
 
@@ -95,7 +103,7 @@ class SpatialWorldModel(nn.Module):
         on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
         own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
         inputs = torch.cat([on_cell, own_action[..., None].expand(-1, -1, n), per_action], dim=1)
-        out = self.reward_rule(inputs[..., None])[..., 0]                               # [M,2,N]
+        out = _pointwise(self.reward_rule, inputs.transpose(1, 2)).transpose(1, 2)     # [M,2,N]
         sharers = (per_action[..., 0] * own_action).sum(1).clamp(min=1.0)               # [M], the agent included
         occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
         at_own = out[:, 0, 0] * present[:, 0] / sharers
