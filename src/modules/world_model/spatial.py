@@ -5,10 +5,10 @@ step binarises it (a cell is set above logit 0), appends the joint action as per
 planes drawn at each agent's own cell (``N*A`` channels: agent k's plane times one-hot(a_k)), and
 predicts the next grid's logits as a learned per-channel skip of the current grid plus a
 convolutional correction — the game's dynamics are local (an agent moves one cell, prey stay
-put, a capture removes prey and capturers). Done reads the features gathered at the agent's own
-cell and pooled over the grid (mean and max: a capture anywhere, no prey left). The reward is a
-learned per-cell rule read where agents stand (``_reward``): what a cell pays depends only on
-what lies on it, the agent's own action and how many agents there play each action.
+put, a capture removes prey and capturers). Done is read from what the predicted next grid holds
+per channel (the agent gone, no prey left). The reward comes from learned per-cell rules read
+where agents stand (``_reward``): what a cell pays depends only on what lies on it, the agent's
+own action and how many agents there play it, and which actions are played there.
 """
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ SKIP_INIT = 4.0      # initial weight of the current grid in the next grid's log
 def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     """``[M,F,H,W]`` -> ``[M,3F]``: at the agent's own cell (``own [M,1,H,W]``, zero when absent), mean, max."""
     return torch.cat([(features * own).sum((2, 3)), features.mean((2, 3)), features.amax((2, 3))], dim=-1)
+
+
+def _cell_rule(inputs: int, hidden: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(inputs, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+                         nn.Conv2d(hidden, 1, 1))
 
 
 def _pointwise(convolutions: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
@@ -51,10 +56,11 @@ class SpatialWorldModel(nn.Module):
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(config["spatial_blocks"]))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
-        # per-cell reward rule (1x1 convolutions) over [what lies on the cell, own action, agents per action there]
-        self.reward_rule = nn.Sequential(nn.Conv2d(channels + 2 * self.n_actions, hidden, 1), nn.ReLU(),
-                                         nn.Conv2d(hidden, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 2, 1))
-        self.done_head = mlp(3 * width, hidden, 1)
+        # per-cell reward rules (1x1 convolutions): the pot at the agent's own cell from [what lies there,
+        # own action, agents there playing it]; what pays everyone from [what lies on a cell, actions played there]
+        self.reward_pot = _cell_rule(channels + self.n_actions + 1, hidden)
+        self.reward_anywhere = _cell_rule(channels + self.n_actions, hidden)
+        self.done_head = mlp(channels, hidden, 1)
         self.value_trunk = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU())
         self.value_head = mlp(3 * width, hidden, 1)
 
@@ -85,16 +91,22 @@ class SpatialWorldModel(nn.Module):
         planes = self._action_planes(grid, joint)
         features = self._features(grid, planes)
         following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
-        pooled = _pooled(features, grid[:, :1])
-        return following, self._reward(grid, planes, joint), self.done_head(pooled)[..., 0]
+        return following, self._reward(grid, planes, joint), self._done(following)
+
+    def _done(self, following: torch.Tensor) -> torch.Tensor:
+        """Done logit from what the predicted next grid holds per channel (the agent gone, no prey
+        left): a function of the outcome, not of how the step got there."""
+        return self.done_head(torch.sigmoid(following.detach()).sum((2, 3)))[..., 0]
 
     def _reward(self, grid: torch.Tensor, planes: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
-        """The per-cell rule, read at the cells where agents stand (nothing happens where nobody
-        acts), gives a pot at the agent's own cell divided among the agents there that play the
-        agent's action (a stag's or hare's value, a removal's cost: the games share them so) and
-        an amount per occupied cell that pays every agent (as snowdrift's removals). Only the
-        agent's own action and the per-action counts enter, never which co-player plays what.
-        (The outputs are linear: ReLU-gated sparse outputs died on the rare rewards of real data.)"""
+        """Two learned per-cell rules, read where agents stand (nothing happens where nobody acts).
+        The pot at the agent's own cell sees what lies there, the agent's action and how many agents
+        there play it, and is divided among them (a stag's or hare's value, a removal's cost: the games
+        share them so). What pays every agent (snowdrift's removals) sees what lies on each occupied
+        cell and which actions are played there. Neither sees which co-player plays what, nor the
+        actions beside the agent's own in the pot: configurations rare in the data (four agents on
+        one stag) then follow the same rule. (Outputs are linear: ReLU-gated sparse outputs died on
+        the rare rewards of real data.)"""
         n = self.n_agents
         cells = grid.flatten(2)                                                         # [M,C,HW]
         agents = cells[:, :n]
@@ -102,13 +114,12 @@ class SpatialWorldModel(nn.Module):
         per_action = planes.sum(1).flatten(2).gather(2, where[:, None].expand(-1, self.n_actions, -1))  # [M,A,N]
         on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
         own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
-        inputs = torch.cat([on_cell, own_action[..., None].expand(-1, -1, n), per_action], dim=1)
-        out = _pointwise(self.reward_rule, inputs.transpose(1, 2)).transpose(1, 2)     # [M,2,N]
-        sharers = (per_action[..., 0] * own_action).sum(1).clamp(min=1.0)               # [M], the agent included
+        sharers = (per_action[..., 0] * own_action).sum(1, keepdim=True).clamp(min=1.0)  # [M,1], the agent included
+        pot = _pointwise(self.reward_pot, torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
+        played = per_action.clamp(max=1.0)                                              # [M,A,N] action played there
         occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
-        at_own = out[:, 0, 0] * present[:, 0] / sharers
-        anywhere = (out[:, 1] * present / occupants).sum(1)                            # each occupied cell once
-        return at_own + anywhere
+        anywhere = _pointwise(self.reward_anywhere, torch.cat([on_cell, played], dim=1).transpose(1, 2))[..., 0]
+        return pot * present[:, 0] / sharers[:, 0] + (anywhere * present / occupants).sum(1)
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
         """V ``[M]`` of the (binarised) grid."""
