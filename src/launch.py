@@ -115,12 +115,13 @@ def prepare_args(config: dict) -> Munch:
 
 
 def start_sacred_run(args: Munch) -> None:
-    """Record the run with Sacred (FileStorageObserver, capture mode sys) and execute it."""
+    """Record the run with Sacred (a file observer with atomic record files, capture mode sys) and execute it."""
     import warnings
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from sacred import SETTINGS, Experiment
-    from sacred.observers import FileStorageObserver
     from sacred.utils import apply_backspaces_and_linefeeds
+
+    from utils.run_records import AtomicFileStorageObserver
 
     SETTINGS.CAPTURE_MODE = "sys"
     SETTINGS.DISCOVER_SOURCES = "none"
@@ -130,7 +131,7 @@ def start_sacred_run(args: Munch) -> None:
     ex = Experiment("hopplus", save_git_info=False, interactive=True)
     ex.logger = console
     ex.captured_out_filter = apply_backspaces_and_linefeeds
-    ex.observers.append(FileStorageObserver(os.path.join(args.local_results_path, "sacred")))
+    ex.observers.append(AtomicFileStorageObserver(os.path.join(args.local_results_path, "sacred")))
     ex.add_config(unmunchify(args))
 
     @ex.main

@@ -104,10 +104,11 @@ def test_tensorboard_events(tmp_path):
 
 def test_sacred_metrics(tmp_path):
     from sacred import Experiment
-    from sacred.observers import FileStorageObserver
+
+    from utils.run_records import AtomicFileStorageObserver
 
     ex = Experiment("logging_test", save_git_info=False)
-    ex.observers.append(FileStorageObserver(str(tmp_path / "sacred")))
+    ex.observers.append(AtomicFileStorageObserver(str(tmp_path / "sacred")))
 
     @ex.main
     def run(_run):

@@ -33,12 +33,13 @@ def test_checkpoint_first_writes_the_metrics_to_the_sacred_record(tmp_path):
     """Inside a live Sacred run (heartbeat every 10 s), the metrics logged before a checkpoint are
     on disk as soon as the checkpoint is written: a kill right after it loses none."""
     from sacred import Experiment as SacredExperiment
-    from sacred.observers import FileStorageObserver
+
+    from utils.run_records import AtomicFileStorageObserver
 
     from helpers import make_experiment
     seen = {}
     ex = SacredExperiment("flush_test", save_git_info=False, interactive=True)
-    ex.observers.append(FileStorageObserver(str(tmp_path / "sacred")))
+    ex.observers.append(AtomicFileStorageObserver(str(tmp_path / "sacred")))
 
     @ex.main
     def body(_run):
