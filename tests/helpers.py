@@ -1,6 +1,9 @@
 """Shared test helpers: build validated run arguments and experiments without Sacred."""
 from __future__ import annotations
 
+import contextlib
+import subprocess
+
 from experiment import Experiment
 from launch import load_config, prepare_args
 from utils.logging import Logger, get_logger
@@ -21,3 +24,14 @@ def make_args(alg: str = "ppo", env: str = "stag_hunt_small", **overrides):
 def make_experiment(alg: str = "ppo", env: str = "stag_hunt_small", **overrides):
     """An ``experiment.Experiment`` ready to train, logging to the console only."""
     return Experiment(make_args(alg, env, **overrides), Logger(get_logger()))
+
+
+@contextlib.contextmanager
+def reaped(proc: subprocess.Popen):
+    """Kill ``proc`` on the way out if it still runs: a failed test must not leave an endless run behind."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from helpers import reaped
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(REPO, "src", "main.py")
 
@@ -19,13 +21,14 @@ def test_signal_marks_run_interrupted_and_keeps_metrics(tmp_path, sig):
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     metrics_path = tmp_path / "results" / "sacred" / "1" / "metrics.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if metrics_path.exists() and "return_mean" in json.loads(metrics_path.read_text() or "{}"):
-            break
-        time.sleep(0.5)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    with reaped(proc):
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if metrics_path.exists() and "return_mean" in json.loads(metrics_path.read_text() or "{}"):
+                break
+            time.sleep(0.5)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err
     run = json.loads((tmp_path / "results" / "sacred" / "1" / "run.json").read_text())
@@ -45,15 +48,16 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_uninterrupted_result(tmp_
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     models = killed / "results" / "models"
-    deadline = time.time() + 180
-    steps: list[int] = []
-    while time.time() < deadline and len(steps) < 2:
-        time.sleep(0.2)
-        if models.exists() and os.listdir(models):
-            (token,) = os.listdir(models)
-            steps = sorted(int(s) for s in os.listdir(models / token) if s.isdigit())
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    with reaped(proc):
+        deadline = time.time() + 180
+        steps: list[int] = []
+        while time.time() < deadline and len(steps) < 2:
+            time.sleep(0.2)
+            if models.exists() and os.listdir(models):
+                (token,) = os.listdir(models)
+                steps = sorted(int(s) for s in os.listdir(models / token) if s.isdigit())
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and len(steps) >= 2, err
     run = json.loads((killed / "results" / "sacred" / "1" / "run.json").read_text())
     assert run["status"] == "INTERRUPTED"

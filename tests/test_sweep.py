@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from helpers import reaped
 from utils.errors import ConfigError
 from tools.sweep import Sweep, folder_name, format_value, is_completed, parse_grid_item
 
@@ -117,10 +118,11 @@ def test_terminated_sweep_interrupts_its_run_and_starts_no_more(tmp_path):
                              "buffer_size=4", "batch_size=4", "test_interval=100000000", "log_interval=100000000",
                              "--results", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     log = tmp_path / "seed0" / "log.txt"
-    while proc.poll() is None and not (log.exists() and "training ppo" in log.read_text()):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
+    with reaped(proc):
+        while proc.poll() is None and not (log.exists() and "training ppo" in log.read_text()):
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "interrupted after 0/2 runs" in err
     with open(tmp_path / "seed0" / "sacred" / "1" / "run.json") as f:
         assert json.load(f)["status"] == "INTERRUPTED"
