@@ -28,16 +28,9 @@ def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
 
 
 def _cell_rule(inputs: int, hidden: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(inputs, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
-                         nn.Conv2d(hidden, 1, 1))
-
-
-def _pointwise(convolutions: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """Apply a stack of 1x1 convolutions (and ReLUs) to feature vectors ``x [..., in]`` as the linear
-    maps they are (a 1x1 convolution over a handful of cells costs many times its matrix product)."""
-    for layer in convolutions:
-        x = F.linear(x, layer.weight.flatten(1), layer.bias) if isinstance(layer, nn.Conv2d) else layer(x)
-    return x
+    """A rule applied to each cell's feature vector ``[..., inputs]`` -> ``[..., 1]``."""
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, 1))
 
 
 class SpatialWorldModel(nn.Module):
@@ -56,7 +49,7 @@ class SpatialWorldModel(nn.Module):
         self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(config["spatial_blocks"]))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
-        # per-cell reward rules (1x1 convolutions): the pot at the agent's own cell from [what lies there,
+        # per-cell reward rules: the pot at the agent's own cell from [what lies there,
         # own action, agents there playing it]; what pays everyone from [what lies on a cell, actions played there]
         self.reward_pot = _cell_rule(channels + self.n_actions + 1, hidden)
         self.reward_anywhere = _cell_rule(channels + self.n_actions, hidden)
@@ -115,10 +108,10 @@ class SpatialWorldModel(nn.Module):
         on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
         own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
         sharers = (per_action[..., 0] * own_action).sum(1, keepdim=True).clamp(min=1.0)  # [M,1], the agent included
-        pot = _pointwise(self.reward_pot, torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
+        pot = self.reward_pot(torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
         played = per_action.clamp(max=1.0)                                              # [M,A,N] action played there
         occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
-        anywhere = _pointwise(self.reward_anywhere, torch.cat([on_cell, played], dim=1).transpose(1, 2))[..., 0]
+        anywhere = self.reward_anywhere(torch.cat([on_cell, played], dim=1).transpose(1, 2))[..., 0]
         return pot * present[:, 0] / sharers[:, 0] + (anywhere * present / occupants).sum(1)
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
