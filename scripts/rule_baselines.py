@@ -13,7 +13,6 @@ stands for the same group with shuffled slots.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import numpy as np
@@ -21,9 +20,9 @@ import numpy as np
 from envs.rule_based import play_rules
 from envs.snowdrift import SnowdriftCore
 from envs.stag_hunt import StagHuntCore
-from utils.config import CONFIG_DIR, load_yaml
+from launch import load_config
 
-ENVS = {   # env config (config/envs/<env>.yaml holds its env_args): (core, the rules, co-player groups)
+ENVS = {   # env config (its env_args come from config/envs/<env>.yaml): (core, the rules, co-player groups)
     "stag_hunt_small": (StagHuntCore, ("NS", "NH", "RAND"),
                         {"3 NS": ["NS"] * 3, "3 NH": ["NH"] * 3, "3 RAND": ["RAND"] * 3,
                          "NS + NH + RAND": ["NS", "NH", "RAND"]}),
@@ -37,7 +36,7 @@ def focal_returns(rule: str, coplayers: list[str], seeds: np.ndarray, discount: 
                   env: str = "stag_hunt_small") -> np.ndarray:
     """Discounted return of ``rule`` in slot 0 of ``env`` maps ``seeds`` next to ``coplayers``."""
     core_cls = ENVS[env][0]
-    env_args = load_yaml(os.path.join(CONFIG_DIR, "envs", f"{env}.yaml"), "env config")["env_args"]
+    env_args = load_config("ppo", env)["env_args"]
     return play_rules(core_cls(len(seeds), **env_args), seeds, [rule, *coplayers], discount)[:, 0]
 
 
