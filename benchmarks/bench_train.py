@@ -3,6 +3,12 @@ seconds per iteration of the rollout and of each learner's update.
 
     python -m benchmarks.bench_train [--iterations 10] [--threads 2] [--algs ppo] [--envs stag_hunt_small stag_hunt]
     python -m benchmarks.bench_train --algs ppo hop_plus --envs stag_hunt_small --repeats 5   # medians, ratio
+    python -m benchmarks.bench_train --algs hop_plus hop_plus_wm --envs stag_hunt_small \
+        --trained hop_plus=results/models/<run> hop_plus_wm=results/models/<run>             # trained, not fresh
+
+``--trained ALG=DIR`` starts that alg from the latest checkpoint under ``DIR`` (a run's model
+folder) instead of fresh networks: what an iteration costs later in a run, where a planner whose
+co-player model has become decisive may step fewer branches (``wm_coplayer_expectation: top_mass``).
 """
 from __future__ import annotations
 
@@ -19,10 +25,12 @@ from launch import load_config, prepare_args
 from utils.logging import Logger, get_logger
 
 
-def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dict) -> dict:
+def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dict, trained: str | None = None) -> dict:
     config = {"batch_size_run": batch_size, "buffer_size": batch_size, "batch_size": batch_size, **overrides}
     args = prepare_args(load_config(alg, env, config))
     exp = Experiment(args, Logger(get_logger()))
+    if trained is not None:
+        exp.restore(trained)
     exp.train_step()                                      # warm-up (allocations, first Adam step)
     rollout = 0.0
     per_learner = {learner.name: 0.0 for learner in exp.learners}
@@ -43,7 +51,7 @@ def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dic
             "rollout_env_steps_per_s": round(steps / rollout, 1), "update_s_per_iteration": round(update / iterations, 4),
             "rollout_s_per_iteration": round(rollout / iterations, 4),
             "update_s_per_learner": {name: round(t / iterations, 4) for name, t in per_learner.items()},
-            "overrides": overrides}
+            "overrides": overrides, "trained": trained}
 
 
 def main() -> None:
@@ -57,7 +65,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1,
                         help="measure every (alg, env) this many times, the algs interleaved, then print the "
                              "medians and each alg's median ratio to the first alg (for a machine whose speed drifts)")
+    parser.add_argument("--trained", nargs="*", default=[], metavar="ALG=DIR",
+                        help="start ALG from the latest checkpoint under DIR (a run's model folder)")
     opts = parser.parse_args()
+    trained = dict(item.split("=", 1) for item in opts.trained if "=" in item)
+    if len(trained) != len(opts.trained) or not set(trained) <= set(opts.algs):
+        parser.error(f"--trained: give ALG=DIR for algs among --algs {opts.algs} (got {opts.trained})")
     torch.set_num_threads(opts.threads)
     from utils.config import parse_yaml
     overrides = {k: parse_yaml(v) for k, v in (s.split("=", 1) for s in opts.set)}
@@ -66,7 +79,7 @@ def main() -> None:
     for _ in range(opts.repeats):
         for env in opts.envs:
             for alg in opts.algs:
-                result = measure(alg, env, opts.batch_size, opts.iterations, overrides)
+                result = measure(alg, env, opts.batch_size, opts.iterations, overrides, trained.get(alg))
                 print(json.dumps(result), flush=True)
                 figures.setdefault((alg, env), []).append(result["env_steps_per_s"])
                 first = figures[(opts.algs[0], env)][-1]

@@ -1,15 +1,19 @@
 """The learned world model's price: the same planner on the learned model and on the true simulator.
 
     python -m scripts.wm_price results/wm_fit/stag_hunt_small/model.pt --env-config stag_hunt_small
+    python -m scripts.wm_price results/models/<run>/200000 --coplayers moa     # a hop_plus_wm checkpoint
 
 For each mixture (``--mixtures``, default NS NH RAND self) ``--episodes`` episodes (seeds
 ``--seed``.., identical for both models) are played with roles [planner, X, X, X] (``self``: four
 planners). The planner is ``hop_plus_wm``'s (run config: ``wm_planner``, ``wm_horizon``,
 ``wm_coplayer_expectation``, ``wm_samples``, ``gamma``; overridable as KEY=VALUE) and acts greedily.
-Both variants share the co-player model and the leaf values: co-players are predicted uniform over
-their available actions (``--coplayers uniform``) or by the exact rule of the mixture
-(``--coplayers rules``: uniform over the actions the rule allows in the true state at the root, the
-root's prediction kept deeper in ``h_step``; not for ``self``), V is the loaded model's value head
+The model is a fit saved by ``scripts/fit_world_model.py`` (``model.pt``) or the checkpoint folder
+of a ``hop_plus_wm`` run (its ``world_model`` and ``moa``). Both variants share the co-player model
+and the leaf values: co-players are predicted uniform over their available actions
+(``--coplayers uniform``), by the exact rule of the mixture (``--coplayers rules``: uniform over the
+actions the rule allows in the true state at the root, the root's prediction kept deeper in
+``h_step``; not for ``self``) or by the checkpoint's MOA (``--coplayers moa``: the model the run
+plans with), V is the loaded model's value head
 on the true observation; only the dynamics, rewards and dones differ: ``learned`` steps the loaded world model
 (``planners.wm_models.LatentModel``), ``simulator`` the true game (``SimulatorModel``). Prints one
 JSON line per mixture with the planner's mean return per planning agent under each model.
@@ -41,8 +45,30 @@ def rule_coplayers(core, env_idx: np.ndarray, coplayer_slots: np.ndarray, role: 
     return predict
 
 
+def load(source: str, env_config: str, overrides: dict):
+    """``(args, world model, MOA policy or None)`` from a ``model.pt`` fit or a hop_plus_wm checkpoint folder."""
+    import os
+    from launch import load_config, prepare_args
+    if os.path.isdir(source):
+        from controllers.wm_actor import WMPlannerActor
+        from utils.checkpoint import load_checkpoint
+        args = prepare_args(load_config("hop_plus_wm", env_config, overrides))
+        actor = WMPlannerActor(args)
+        load_checkpoint(source, actor.modules(), {}, restore_rng=False)
+        for module in actor.modules().values():
+            module.eval()
+        return args, actor.world_model, actor.coplayer_policy(None)
+    from modules.world_model import REGISTRY
+    saved = torch.load(source)
+    args = prepare_args(load_config("hop_plus_wm", env_config, {"wm_latent": saved["config"]["kind"], **overrides}))
+    model = REGISTRY[saved["config"]["kind"]](saved["config"])
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    return args, model, None
+
+
 def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int,
-         coplayer_model: str = "uniform", diagnose: bool = False) -> dict[str, float]:
+         coplayer_model: str = "uniform", diagnose: bool = False, moa=None) -> dict[str, float]:
     """``return``: mean return per planning agent over ``episodes`` episodes; ``s_per_step``: seconds
     per env step. With ``diagnose`` (variant ``learned``) the simulator's Q is also computed at every
     state the learned model's planner decides in (not timed): ``agreement`` is the fraction of
@@ -90,8 +116,8 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                 avail = torch.from_numpy(core.avail_actions()[env_idx[:, None], ego])
                 root = latent.root(obs, t, prev_ego, avail)
                 model_for = latent
-            predict = (uniform_coplayers if coplayer_model == "uniform" else
-                       rule_coplayers(core, env_idx, ego[:, 1:], mixture))
+            predict = {"uniform": lambda: uniform_coplayers, "moa": lambda: moa,
+                       "rules": lambda: rule_coplayers(core, env_idx, ego[:, 1:], mixture)}[coplayer_model]()
             q = planner.q(model_for, root, predict, generator)
             actions[env_idx, slot] = q.argmax(-1).numpy()
             if diagnose and variant == "learned":
@@ -113,14 +139,15 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a world model saved by scripts/fit_world_model.py (model.pt)")
+    parser.add_argument("model", help="a world model saved by scripts/fit_world_model.py (model.pt), or the "
+                                      "checkpoint folder of a hop_plus_wm run (results/models/<run>/<t_env>)")
     parser.add_argument("overrides", nargs="*", help="run-config overrides KEY=VALUE (e.g. wm_planner=h_step)")
     parser.add_argument("--env-config", default="stag_hunt_small")
     parser.add_argument("--mixtures", nargs="+", default=["NS", "NH", "RAND", "self"])
     parser.add_argument("--variants", nargs="+", default=["learned", "simulator"])
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--seed", type=int, default=10_000)
-    parser.add_argument("--coplayers", choices=["uniform", "rules"], default="uniform",
+    parser.add_argument("--coplayers", choices=["uniform", "rules", "moa"], default="uniform",
                         help="the co-player model both variants plan with")
     parser.add_argument("--diagnose", action="store_true",
                         help="score every decision of the learned model's planner by the simulator's Q there")
@@ -129,18 +156,14 @@ def main() -> int:
         parser.error("--coplayers rules: mixture 'self' has no rule (its co-players are planners); drop it")
     torch.set_num_threads(1)
     from controllers.wm_actor import planner_settings
-    from modules.world_model import REGISTRY
     from planners.wm_planner import WMPlanner
-    from launch import load_config, prepare_args
 
-    saved = torch.load(options.model)
-    overrides = {"wm_latent": saved["config"]["kind"],
-                 **dict((kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1]) if kv.split("=", 1)[1][:1] in
-                         "0123456789[{-tf" else kv.split("=", 1)[1]) for kv in options.overrides)}
-    args = prepare_args(load_config("hop_plus_wm", options.env_config, overrides))
-    model = REGISTRY[saved["config"]["kind"]](saved["config"])
-    model.load_state_dict(saved["state_dict"])
-    model.eval()
+    overrides = dict((kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1]) if kv.split("=", 1)[1][:1] in
+                      "0123456789[{-tf" else kv.split("=", 1)[1]) for kv in options.overrides)
+    args, model, moa = load(options.model, options.env_config, overrides)
+    if options.coplayers == "moa" and moa is None:
+        parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "
+                     f"folder of a hop_plus_wm run")
     planner = WMPlanner(planner_settings(args))
     for mixture in options.mixtures:
         row = {"env": options.env_config, "mixture": mixture, "episodes": options.episodes,
@@ -148,7 +171,7 @@ def main() -> int:
                "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation}
         for variant in options.variants:
             result = play(args, model, planner, mixture, variant, options.episodes, options.seed,
-                          options.coplayers, options.diagnose)
+                          options.coplayers, options.diagnose, moa)
             row.update({f"{variant}_{key}": value for key, value in result.items()})
         if "learned_return" in row and "simulator_return" in row and row["simulator_return"]:
             row["price"] = 1 - row["learned_return"] / row["simulator_return"]

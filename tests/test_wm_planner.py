@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from envs.grid_core import STAY
 from envs.stag_hunt import HARE, STAG, StagHuntCore
 from planners.wm_models import SimulatorModel
-from planners.wm_planner import PlannerSettings, WMPlanner
+from planners.wm_planner import PlannerSettings, WMPlanner, top_mass
 from utils.errors import ConfigError
 
 LEFT, RIGHT = 2, 3
@@ -89,8 +90,42 @@ def test_exact_expectation_weighs_the_coplayer_outcomes():
     assert q[STAG] == pytest.approx(0.3 * 5) and q.argmax() == STAG
 
 
+@pytest.mark.parametrize("mass, expected", [(0.6, 0.0), (0.7, 0.0), (0.71, 0.3 * 5), (0.99, 0.3 * 5)])
+def test_top_mass_drops_the_unlikely_coplayer_actions(mass, expected):
+    # both agents on the stag; the co-player plays STAG with probability 0.3, STAY with 0.7: keeping
+    # 0.7 of the mass keeps STAY alone (a lone STAG pays nothing), more keeps both (the exact 0.3 * 5)
+    core = StagHuntCore(1, n_agents=2, layout=["H1S2"], seed=0)
+    core.reset(np.array([0]))
+    core.step(np.array([[RIGHT, LEFT]]))
+    model = SimulatorModel(core)
+    root = model.root(core, np.array([0]), np.array([0]), torch.tensor([[RIGHT, LEFT]]))
+    q = WMPlanner(PlannerSettings(planner="one_step", expectation="top_mass", mass=mass)).q(
+        model, root, stag_seekers(0.3), torch.Generator().manual_seed(0))[0]
+    assert q[STAG] == pytest.approx(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12).filter(lambda w: sum(w) > 1e-3),
+       st.floats(0.01, 1.0))
+def test_top_mass_keeps_the_fewest_likeliest_entries_holding_the_mass(raw, mass):
+    weights = torch.tensor(raw, dtype=torch.float64)
+    weights = (weights / weights.sum())[None]
+    kept = top_mass(weights, mass)[0]
+    held = weights[0][kept > 0]
+    assert kept.sum().item() == pytest.approx(1.0)
+    assert torch.allclose(kept[kept > 0], weights[0][kept > 0] / held.sum())          # renormalised, not reweighted
+    assert held.sum() >= mass - 1e-9                                                   # holds the mass
+    assert held.sum() - held.min() < mass + 1e-9                                       # and no entry could go
+    dropped = weights[0][kept == 0]
+    assert len(dropped) == 0 or dropped.max() <= held.min()                            # the likeliest ones
+    if mass == 1.0:
+        assert torch.equal(kept > 0, weights[0] > 0)
+
+
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="wm_planner"):
         PlannerSettings(planner="mcts")
     with pytest.raises(ConfigError, match="wm_coplayer_expectation"):
         PlannerSettings(expectation="mean")
+    with pytest.raises(ConfigError, match="wm_mass"):
+        PlannerSettings(expectation="top_mass", mass=0.0)

@@ -1,5 +1,7 @@
 """scripts/wm_price.py's exact co-player model: with the true simulator, a one-step planner that
 plans against the rule's own prediction values the stag at its exact share."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -43,3 +45,49 @@ def test_uniform_coplayers_dilute_the_stag():
                                                                       torch.Generator().manual_seed(0))
     assert partner_actions > 1
     assert float(q[0, STAG]) == pytest.approx(5.0 / partner_actions)
+
+
+def test_a_hop_plus_wm_checkpoint_is_priced_with_its_own_moa(tmp_path):
+    """The checkpoint folder of a hop_plus_wm run loads its world model and MOA (not fresh ones), and
+    both variants plan with that MOA."""
+    from controllers.wm_actor import WMPlannerActor, planner_settings
+    from scripts.wm_price import load, play
+    from tests.helpers import make_args
+    from utils.checkpoint import save_checkpoint
+
+    saved = WMPlannerActor(make_args("hop_plus_wm", seed=3))
+    with torch.no_grad():
+        for module in saved.modules().values():
+            for parameter in module.parameters():
+                parameter.add_(0.01 * torch.randn_like(parameter))
+    save_checkpoint(str(tmp_path / "100"), saved.modules(), {}, {"t_env": 100})
+    args, model, moa = load(str(tmp_path / "100"), "stag_hunt_small", {})
+    for name, value in saved.world_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value)
+    obs = torch.zeros(2, *args.obs_shape)
+    avail = torch.ones(2, args.n_agents, args.n_actions, dtype=torch.bool)
+    prev = torch.full((2, args.n_agents), -1)
+    expected = saved.coplayer_policy(None)(obs, torch.zeros(2, 1), prev, avail, torch.arange(2))
+    assert torch.allclose(moa(obs, torch.zeros(2, 1), prev, avail, torch.arange(2)), expected)
+
+    planner = WMPlanner(planner_settings(args))
+    for variant in ("learned", "simulator"):
+        result = play(args, model, planner, "NS", variant, episodes=2, seed=0, coplayer_model="moa", moa=moa)
+        assert np.isfinite(result["return"]) and result["return"] >= 0
+
+
+def test_moa_coplayers_need_a_checkpoint(tmp_path):
+    import subprocess
+    import sys
+
+    from modules.world_model import REGISTRY
+    from modules.world_model.config import world_model_config
+    from tests.helpers import make_args
+
+    args = make_args("hop_plus_wm")
+    config = world_model_config(args)
+    torch.save({"config": config, "state_dict": REGISTRY[config["kind"]](config).state_dict()}, tmp_path / "model.pt")
+    done = subprocess.run([sys.executable, "-m", "scripts.wm_price", str(tmp_path / "model.pt"), "--coplayers", "moa",
+                           "--mixtures", "NS", "--episodes", "1"], capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode != 0 and "--coplayers moa" in done.stderr and "checkpoint folder" in done.stderr

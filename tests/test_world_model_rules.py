@@ -43,3 +43,36 @@ def test_done_is_a_function_of_the_predicted_next_grid():
     following = torch.randn(2, *latent.shape[1:])
     following[1] = following[0].flip(-1)             # same totals per channel, different layout
     assert torch.allclose(model._done(following[:1]), model._done(following[1:]), atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 6), density=st.floats(0.0, 0.6))
+def test_the_looked_up_stem_is_the_convolution_of_the_action_planes(seed, rows, density):
+    """``_stem`` equals the stem convolution of [grid, action planes] for any weights and any 0/1
+    grid: agents absent, on one cell, or (as a learned model can predict) on several."""
+    from modules.world_model.spatial import SpatialWorldModel
+    model, latent = _model_and_obs(seed)
+    assert isinstance(model, SpatialWorldModel)
+    generator = torch.Generator().manual_seed(seed)
+    grid = (torch.rand(rows, *latent.shape[1:], generator=generator) < density).float()
+    joint = torch.randint(0, model.n_actions, (rows, model.n_agents), generator=generator)
+    planes = model._action_planes(grid, joint).flatten(1, 2)
+    looked_up, convolved = model._stem(grid, joint), model.stem(torch.cat([grid, planes], dim=1))
+    assert torch.allclose(looked_up, convolved, atol=1e-5)
+    gradients = [torch.autograd.grad(out.square().sum(), (model.stem.weight, model.stem.bias))
+                 for out in (looked_up, convolved)]                                  # it trains the same way
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-4) for a, b in zip(*gradients))
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=1, max_size=40),
+       shift=st.sampled_from([0.0, 0.5]))
+def test_a_rule_on_distinct_rows_equals_the_rule_on_every_row(values, shift):
+    """Rules evaluated once per distinct row give every row its own value; rows that are not small
+    integers (``shift`` 0.5) go through the rule directly, with the same result."""
+    from modules.world_model.spatial import _cell_rule, _per_distinct_row
+    torch.manual_seed(len(values))
+    rule = _cell_rule(3, 8)
+    inputs = torch.tensor(values, dtype=torch.float32) + shift
+    with torch.no_grad():
+        assert torch.allclose(_per_distinct_row(rule, inputs), rule(inputs), atol=1e-6)

@@ -39,7 +39,8 @@ def build_world_model(args: Munch) -> torch.nn.Module:
 
 
 def planner_settings(args: Munch) -> PlannerSettings:
-    return PlannerSettings(args.wm_planner, args.wm_horizon, args.wm_coplayer_expectation, args.wm_samples, args.gamma)
+    return PlannerSettings(args.wm_planner, args.wm_horizon, args.wm_coplayer_expectation, args.wm_samples, args.gamma,
+                           args.wm_mass)
 
 
 class WMPlannerActor(Actor):
@@ -85,12 +86,13 @@ class WMPlannerActor(Actor):
         with torch.no_grad():
             subgoal = self.history.infer(obs, onehot_or_zero(prev, args.n_actions), env_idx, slot_idx, test_mode,
                                          generator, extras) if self.history is not None else None
-            q = self.planner.q(self.latent, self.latent.root(obs, time, prev, avail), self._coplayers(subgoal),
+            q = self.planner.q(self.latent, self.latent.root(obs, time, prev, avail), self.coplayer_policy(subgoal),
                                generator)
         return self._choose(q, avail[:, 0], test_mode, generator), extras
 
-    def _coplayers(self, subgoal: torch.Tensor | None):
-        """MOA's co-player action distributions for planning rows (subgoals held at the root row's)."""
+    def coplayer_policy(self, subgoal: torch.Tensor | None):
+        """MOA's co-player action distributions for planning rows (subgoals held at the root row's;
+        None without OMG_AM)."""
         moa = self.models["moa"]
 
         def probs(obs, time, prev, avail, root):

@@ -12,10 +12,12 @@ the true simulator for tests and upper bounds), batched over all planning rows (
   choice (argmax r̂ + γ c V) against an independent "decision" sample (so it does not peek at
   the sampled actions it then meets), and returns are discounted and cut by c.
 
-Co-player expectation: ``exact`` enumerates all A^K joint actions of the K co-players (216 for
-three co-players and six actions; branches with probability 0 — unavailable actions — and
-unavailable own actions are never stepped); ``sampled`` draws ``samples`` joint actions per row
-and weighs them equally.
+Co-player expectation: ``exact`` enumerates all A^K joint actions of the K co-players (343 for
+three co-players and seven actions; branches with probability 0 — unavailable actions — and
+unavailable own actions are never stepped); ``top_mass`` keeps, per row, the most likely joint
+actions until they hold ``mass`` of the probability and renormalises over them (deterministic; Q
+moves by at most (1 − kept mass) × the spread of the branch returns); ``sampled`` draws
+``samples`` joint actions per row and weighs them equally.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from utils.errors import ConfigError
 CoplayerPolicy = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 PLANNERS = ("one_step", "h_step")
-EXPECTATIONS = ("exact", "sampled")
+EXPECTATIONS = ("exact", "top_mass", "sampled")
 
 
 class PlanningModel(Protocol):
@@ -50,6 +52,7 @@ class PlannerSettings:
     expectation: str = "exact"
     samples: int = 16
     gamma: float = 0.99
+    mass: float = 0.99
 
     def __post_init__(self) -> None:
         if self.planner not in PLANNERS:
@@ -59,6 +62,8 @@ class PlannerSettings:
                               f"{', '.join(EXPECTATIONS)}")
         if self.horizon < 1 or self.samples < 1:
             raise ConfigError(f"wm_horizon ({self.horizon}) and wm_samples ({self.samples}) must be >= 1")
+        if not 0 < self.mass <= 1:
+            raise ConfigError(f"wm_mass ({self.mass}) must be in (0, 1]")
 
     @property
     def depth(self) -> int:
@@ -90,11 +95,13 @@ class WMPlanner:
 
     def _coplayer_joints(self, probs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         rows, coplayers, n_actions = probs.shape
-        if self.settings.expectation == "exact":
+        if self.settings.expectation in ("exact", "top_mass"):
             grid = torch.tensor(list(itertools.product(range(n_actions), repeat=coplayers)), dtype=torch.long,
                                 device=probs.device)
             grid = grid.view(-1, coplayers)                                            # [J,K]
             weights = probs[:, torch.arange(coplayers, device=probs.device), grid].prod(-1)  # [R,J]
+            if self.settings.expectation == "top_mass":
+                weights = top_mass(weights, self.settings.mass)
             return grid.expand(rows, -1, -1), weights
         samples = torch.multinomial(probs.reshape(-1, n_actions), self.settings.samples, replacement=True,
                                     generator=generator)                               # [R*K,S]
@@ -116,6 +123,19 @@ class WMPlanner:
         own = scores.argmax(dim=-1)
         state, reward, cont = model.step(state, torch.cat([own[:, None], meet], dim=-1))
         return reward + self.settings.gamma * cont * self._tail(model, state, root, coplayers, generator, steps - 1)
+
+
+def top_mass(weights: torch.Tensor, mass: float) -> torch.Tensor:
+    """``weights [R,J]`` (rows summing to 1) -> the same rows keeping only their most likely entries,
+    in order, until the kept ones hold at least ``mass``; renormalised to sum to 1 (ties keep the
+    lower index first, so the choice is deterministic). ``mass`` 1 keeps every entry: the exact expectation."""
+    if mass >= 1:
+        return weights
+    ordered, order = torch.sort(weights, dim=-1, descending=True, stable=True)
+    before = ordered.cumsum(-1) - ordered                                              # mass ahead of each entry
+    kept = torch.zeros_like(weights).scatter(-1, order, (before < mass * weights.sum(-1, keepdim=True)).to(weights.dtype))
+    weights = weights * kept
+    return weights / weights.sum(-1, keepdim=True)
 
 
 def _sample(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

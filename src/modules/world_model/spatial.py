@@ -27,6 +27,22 @@ def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     return torch.cat([(features * own).sum((2, 3)), features.mean((2, 3)), features.amax((2, 3))], dim=-1)
 
 
+def _per_distinct_row(rule: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """``rule(inputs)`` for ``inputs [R,F]``, evaluated once per distinct row. The reward rules' inputs
+    are small non-negative integers (0/1 cells and actions, agent counts), so a row packs into one
+    int64 key; a handful of distinct rows stand for the thousands a planner steps. Rows that are
+    not such integers go through ``rule`` as they are."""
+    ints = inputs.long()
+    base = max(int(ints.max()) + 1, 2) if inputs.numel() else 2
+    if inputs.numel() == 0 or base ** inputs.shape[1] >= 2 ** 62 or not torch.equal(ints.to(inputs.dtype), inputs):
+        return rule(inputs)
+    key = (ints * base ** torch.arange(inputs.shape[1], device=inputs.device)).sum(-1)
+    distinct, inverse = torch.unique(key, return_inverse=True)
+    first = torch.zeros(len(distinct), dtype=torch.long, device=inputs.device).scatter_(
+        0, inverse, torch.arange(len(key), device=inputs.device))                    # one row of each
+    return rule(inputs[first])[inverse]
+
+
 def _cell_rule(inputs: int, hidden: int) -> nn.Sequential:
     """A rule applied to each cell's feature vector ``[..., inputs]`` -> ``[..., 1]``."""
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
@@ -69,8 +85,27 @@ class SpatialWorldModel(nn.Module):
         onehot = F.one_hot(joint, self.n_actions).to(grid.dtype)                     # [M,N,A]
         return grid[:, :self.n_agents, None] * onehot[..., None, None]
 
-    def _features(self, grid: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.stem(torch.cat([grid, planes.flatten(1, 2)], dim=1)))
+    def _stem(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        """``self.stem`` applied to ``[grid, action planes]``, without convolving the ``N*A`` planes,
+        which hold one kernel per occupied agent cell: the grid's channels are convolved, and for
+        every cell agent k occupies the convolution of a one-hot plane at that cell on channel
+        (k, a_k) is looked up in a table of all (agent, action, cell) (summed per row by
+        ``embedding_bag``). The same sum, about 2.5x faster than convolving the planes."""
+        rows, channels, height, width = grid.shape
+        n, cells = self.n_agents, height * width
+        out = F.conv2d(grid, self.stem.weight[:, :channels], self.stem.bias, padding=1)
+        kernels = self.stem.weight[:, channels:].transpose(0, 1).reshape(n * self.n_actions * out.shape[1], 1, 3, 3)
+        one_hot = torch.eye(cells, dtype=grid.dtype, device=grid.device).view(cells, 1, height, width)
+        table = F.conv2d(one_hot, kernels, padding=1)                                  # [cells, N*A*F, H, W]
+        table = table.view(cells, n * self.n_actions, -1).transpose(0, 1).reshape(n * self.n_actions * cells, -1)
+        row, agent, cell = torch.nonzero(grid[:, :n].flatten(2) > 0, as_tuple=True)    # row-major: bags in order
+        index = (agent * self.n_actions + joint[row, agent]) * cells + cell
+        counts = torch.bincount(row, minlength=rows)
+        planes = F.embedding_bag(index, table, counts.cumsum(0) - counts, mode="sum")  # [M, F*H*W]
+        return out + planes.view_as(out)
+
+    def _features(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self._stem(grid, joint))
         for block in self.blocks:
             x = x + F.relu(block(x))
         return x
@@ -82,7 +117,7 @@ class SpatialWorldModel(nn.Module):
                              f"{list(joint.shape)}")
         grid = (latent > 0).to(latent.dtype)
         planes = self._action_planes(grid, joint)
-        features = self._features(grid, planes)
+        features = self._features(grid, joint)
         following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
         return following, self._reward(grid, planes, joint), self._done(following)
 
@@ -108,10 +143,11 @@ class SpatialWorldModel(nn.Module):
         on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
         own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
         sharers = (per_action[..., 0] * own_action).sum(1, keepdim=True).clamp(min=1.0)  # [M,1], the agent included
-        pot = self.reward_pot(torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
+        pot = _per_distinct_row(self.reward_pot, torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
         played = per_action.clamp(max=1.0)                                              # [M,A,N] action played there
         occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
-        anywhere = self.reward_anywhere(torch.cat([on_cell, played], dim=1).transpose(1, 2))[..., 0]
+        anywhere = _per_distinct_row(self.reward_anywhere, torch.cat([on_cell, played], dim=1).transpose(1, 2)
+                                     .reshape(-1, on_cell.shape[1] + self.n_actions)).view(present.shape)
         return pot * present[:, 0] / sharers[:, 0] + (anywhere * present / occupants).sum(1)
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
