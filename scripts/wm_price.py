@@ -45,7 +45,7 @@ def rule_coplayers(core, env_idx: np.ndarray, coplayer_slots: np.ndarray, role: 
     return predict
 
 
-def load(source: str, env_config: str, overrides: dict):
+def load_world_model(source: str, env_config: str, overrides: dict):
     """``(args, world model, MOA policy or None)`` from a ``model.pt`` fit or a hop_plus_wm checkpoint folder."""
     import os
     from launch import load_config, prepare_args
@@ -160,7 +160,7 @@ def main() -> int:
 
     overrides = dict((kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1]) if kv.split("=", 1)[1][:1] in
                       "0123456789[{-tf" else kv.split("=", 1)[1]) for kv in options.overrides)
-    args, model, moa = load(options.model, options.env_config, overrides)
+    args, model, moa = load_world_model(options.model, options.env_config, overrides)
     if options.coplayers == "moa" and moa is None:
         parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "
                      f"folder of a hop_plus_wm run")

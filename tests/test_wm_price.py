@@ -51,7 +51,7 @@ def test_a_hop_plus_wm_checkpoint_is_priced_with_its_own_moa(tmp_path):
     """The checkpoint folder of a hop_plus_wm run loads its world model and MOA (not fresh ones), and
     both variants plan with that MOA."""
     from controllers.wm_actor import WMPlannerActor, planner_settings
-    from scripts.wm_price import load, play
+    from scripts.wm_price import load_world_model, play
     from tests.helpers import make_args
     from utils.checkpoint import save_checkpoint
 
@@ -61,7 +61,7 @@ def test_a_hop_plus_wm_checkpoint_is_priced_with_its_own_moa(tmp_path):
             for parameter in module.parameters():
                 parameter.add_(0.01 * torch.randn_like(parameter))
     save_checkpoint(str(tmp_path / "100"), saved.modules(), {}, {"t_env": 100})
-    args, model, moa = load(str(tmp_path / "100"), "stag_hunt_small", {})
+    args, model, moa = load_world_model(str(tmp_path / "100"), "stag_hunt_small", {})
     for name, value in saved.world_model.state_dict().items():
         assert torch.equal(model.state_dict()[name], value)
     obs = torch.zeros(2, *args.obs_shape)
