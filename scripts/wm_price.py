@@ -67,6 +67,7 @@ def load_world_model(source: str, env_config: str, overrides: dict):
     return args, model, None
 
 
+@torch.no_grad()
 def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int,
          coplayer_model: str = "uniform", diagnose: bool = False, moa=None) -> dict[str, float]:
     """``return``: mean return per planning agent over ``episodes`` episodes; ``s_per_step``: seconds
@@ -158,8 +159,11 @@ def main() -> int:
     from controllers.wm_actor import planner_settings
     from planners.wm_planner import WMPlanner
 
-    overrides = dict((kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1]) if kv.split("=", 1)[1][:1] in
-                      "0123456789[{-tf" else kv.split("=", 1)[1]) for kv in options.overrides)
+    from utils.config import parse_yaml_value
+    if any("=" not in kv for kv in options.overrides):
+        parser.error(f"overrides must be KEY=VALUE (got {options.overrides})")
+    overrides = {key: parse_yaml_value(value, f"wm_price override {key}")
+                 for key, value in (kv.split("=", 1) for kv in options.overrides)}
     args, model, moa = load_world_model(options.model, options.env_config, overrides)
     if options.coplayers == "moa" and moa is None:
         parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "

@@ -87,7 +87,8 @@ def test_moa_coplayers_need_a_checkpoint(tmp_path):
     args = make_args("hop_plus_wm")
     config = world_model_config(args)
     torch.save({"config": config, "state_dict": REGISTRY[config["kind"]](config).state_dict()}, tmp_path / "model.pt")
-    done = subprocess.run([sys.executable, "-m", "scripts.wm_price", str(tmp_path / "model.pt"), "--coplayers", "moa",
+    done = subprocess.run([sys.executable, "-m", "scripts.wm_price", str(tmp_path / "model.pt"),
+                           "wm_coplayer_expectation=top_mass", "wm_mass=0.9", "--coplayers", "moa",
                            "--mixtures", "NS", "--episodes", "1"], capture_output=True, text=True, timeout=300,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode != 0 and "--coplayers moa" in done.stderr and "checkpoint folder" in done.stderr
