@@ -66,10 +66,10 @@ def test_the_looked_up_stem_is_the_convolution_of_the_action_planes(seed, rows, 
 
 @settings(max_examples=50, deadline=None)
 @given(values=st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=1, max_size=40),
-       shift=st.sampled_from([0.0, 0.5]))
+       shift=st.sampled_from([0.0, 0.5, -1.0]))
 def test_a_rule_on_distinct_rows_equals_the_rule_on_every_row(values, shift):
     """Rules evaluated once per distinct row give every row its own value; rows that are not small
-    integers (``shift`` 0.5) go through the rule directly, with the same result."""
+    non-negative integers (``shift`` 0.5 or -1) go through the rule directly, with the same result."""
     from modules.world_model.spatial import _cell_rule, _per_distinct_row
     torch.manual_seed(len(values))
     rule = _cell_rule(3, 8)

@@ -30,11 +30,13 @@ def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
 def _per_distinct_row(rule: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """``rule(inputs)`` for ``inputs [R,F]``, evaluated once per distinct row. The reward rules' inputs
     are small non-negative integers (0/1 cells and actions, agent counts), so a row packs into one
-    int64 key; a handful of distinct rows stand for the thousands a planner steps. Rows that are
+    int64 key; a handful of distinct rows stand for the thousands a planner steps. Inputs that are
     not such integers go through ``rule`` as they are."""
+    if inputs.numel() == 0:
+        return rule(inputs)
     ints = inputs.long()
-    base = max(int(ints.max()) + 1, 2) if inputs.numel() else 2
-    if inputs.numel() == 0 or base ** inputs.shape[1] >= 2 ** 62 or not torch.equal(ints.to(inputs.dtype), inputs):
+    base = max(int(ints.max()) + 1, 2)
+    if int(ints.min()) < 0 or base ** inputs.shape[1] >= 2 ** 62 or not torch.equal(ints.to(inputs.dtype), inputs):
         return rule(inputs)
     key = (ints * base ** torch.arange(inputs.shape[1], device=inputs.device)).sum(-1)
     distinct, inverse = torch.unique(key, return_inverse=True)
