@@ -59,7 +59,8 @@ def load_world_model(source: str, env_config: str, overrides: dict):
             module.eval()
         return args, actor.world_model, actor.coplayer_policy(None)
     from modules.world_model import REGISTRY
-    saved = torch.load(source)
+    from utils.safe_load import read_torch
+    saved = read_torch(source, "wm_price world model")
     args = prepare_args(load_config("hop_plus_wm", env_config, {"wm_latent": saved["config"]["kind"], **overrides}))
     model = REGISTRY[saved["config"]["kind"]](saved["config"])
     model.load_state_dict(saved["state_dict"])
@@ -160,11 +161,17 @@ def main() -> int:
     from planners.wm_planner import WMPlanner
 
     from utils.config import parse_yaml_value
+    from utils.checkpoint import CheckpointError
+    from utils.errors import ConfigError
     if any("=" not in kv for kv in options.overrides):
         parser.error(f"overrides must be KEY=VALUE (got {options.overrides})")
-    overrides = {key: parse_yaml_value(value, f"wm_price override {key}")
-                 for key, value in (kv.split("=", 1) for kv in options.overrides)}
-    args, model, moa = load_world_model(options.model, options.env_config, overrides)
+    try:
+        overrides = {key: parse_yaml_value(value, f"wm_price override {key}")
+                     for key, value in (kv.split("=", 1) for kv in options.overrides)}
+        args, model, moa = load_world_model(options.model, options.env_config, overrides)
+    except (ConfigError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if options.coplayers == "moa" and moa is None:
         parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "
                      f"folder of a hop_plus_wm run")

@@ -52,7 +52,7 @@ def test_a_hop_plus_wm_checkpoint_is_priced_with_its_own_moa(tmp_path):
     both variants plan with that MOA."""
     from controllers.wm_actor import WMPlannerActor, planner_settings
     from scripts.wm_price import load_world_model, play
-    from tests.helpers import make_args
+    from helpers import make_args
     from utils.checkpoint import save_checkpoint
 
     saved = WMPlannerActor(make_args("hop_plus_wm", seed=3))
@@ -82,7 +82,7 @@ def test_moa_coplayers_need_a_checkpoint(tmp_path):
 
     from modules.world_model import REGISTRY
     from modules.world_model.config import world_model_config
-    from tests.helpers import make_args
+    from helpers import make_args
 
     args = make_args("hop_plus_wm")
     config = world_model_config(args)
@@ -92,3 +92,22 @@ def test_moa_coplayers_need_a_checkpoint(tmp_path):
                            "--mixtures", "NS", "--episodes", "1"], capture_output=True, text=True, timeout=300,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode != 0 and "--coplayers moa" in done.stderr and "checkpoint folder" in done.stderr
+
+
+@pytest.mark.parametrize("make_bad", ["truncated fit", "empty checkpoint folder"])
+def test_an_unreadable_model_is_one_clear_error(tmp_path, make_bad):
+    import subprocess
+    import sys
+
+    if make_bad == "truncated fit":
+        source = tmp_path / "model.pt"
+        source.write_bytes(b"PK\x03\x04 not a whole file")
+        expected = "cannot read"
+    else:
+        source = tmp_path / "100"
+        source.mkdir()
+        expected = "not found"
+    done = subprocess.run([sys.executable, "-m", "scripts.wm_price", str(source), "--mixtures", "NS", "--episodes", "1"],
+                          capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
