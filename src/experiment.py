@@ -103,7 +103,15 @@ class Experiment:
 
     def train_step(self) -> None:
         """One rollout into the shared buffer, then every learner in order from that buffer."""
-        batch, results = self.runner.run(test_mode=False)
+        self._learn_from(*self.runner.run(test_mode=False))
+
+    def drain(self) -> None:
+        """Finish a streaming runner's running training episodes (and learn from them), so that
+        tests and checkpoints see no episode in progress; nothing to do for the other runners."""
+        while self.runner.in_flight:
+            self._learn_from(*self.runner.drain())
+
+    def _learn_from(self, batch, results: EpisodeResults) -> None:
         self.buffer.insert_episode_batch(batch)
         self.episode += len(results.lengths)
         self.train_results.append(results)
@@ -132,13 +140,16 @@ class Experiment:
         start = time.time()
         while runner.t_env < args.t_max:
             if runner.t_env - self.last_test >= args.test_interval:
+                self.drain()
                 self.test()
                 self.last_test = runner.t_env
             self.train_step()
             if runner.t_env - self.last_log >= args.log_interval:
                 self.log()
             if args.save_model and runner.t_env - self.last_save >= args.save_model_interval:
+                self.drain()
                 self.save()
+        self.drain()
         self.test()
         self.log()
         if args.save_model:

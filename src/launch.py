@@ -70,6 +70,19 @@ def role_summary(roles: list[str]) -> str:
     return "-".join(parts)
 
 
+def check_stream_runner(args: Munch) -> None:
+    """The stream runner restarts single envs' episodes: the actor must support it, and the
+    buffer must hold one call's episodes (up to ``2 * batch_size_run - 1``)."""
+    streaming = sorted(name for name, cls in controllers.REGISTRY.items() if cls.streams)
+    if not controllers.REGISTRY[args.actor].streams:
+        raise ConfigError(f"runner 'stream' needs an actor that can restart one env's episode while the others "
+                          f"run; actor '{args.actor}' cannot. Actors that can: {', '.join(streaming)}; "
+                          f"or use runner: parallel")
+    if args.buffer_size < 2 * args.batch_size_run - 1:
+        raise ConfigError(f"runner 'stream' returns up to 2 * batch_size_run - 1 = {2 * args.batch_size_run - 1} "
+                          f"episodes per rollout; buffer_size ({args.buffer_size}) must hold them")
+
+
 def prepare_args(config: dict) -> Munch:
     """Validate registry names and set every derived value (env info, device, token) in one place."""
     args = munchify(copy.deepcopy(config))
@@ -83,6 +96,8 @@ def prepare_args(config: dict) -> Munch:
     run_learners = [learners.REGISTRY[args.learner if slot == "policy" else slot] for slot in args.learners]
     if args.batch_size_run < 1 or args.buffer_size < args.batch_size_run:
         raise ConfigError(f"batch_size_run ({args.batch_size_run}) must be >= 1 and <= buffer_size ({args.buffer_size})")
+    if args.runner == "stream":
+        check_stream_runner(args)
     for key in dict.fromkeys(k for cls in run_learners for k in cls.update_counts):
         if args[key] < 1:
             raise ConfigError(f"{key} must be >= 1 (updates per rollout), got {args[key]}")

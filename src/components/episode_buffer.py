@@ -420,6 +420,27 @@ class EpisodeBatch:
         return EpisodeBatch(scheme, self._groups, self._batch_size, self._max_seq_length,
                             data=data, preprocess=preprocess, device=self._device)
 
+    @classmethod
+    def cat(cls, batches: Sequence["EpisodeBatch"]) -> "EpisodeBatch":
+        """One batch holding the episodes of ``batches`` in order (copies; same scheme and length)."""
+        if not batches:
+            raise ValueError("EpisodeBatch.cat needs at least one batch")
+        first = batches[0]
+        for other in batches[1:]:
+            if other._scheme != first._scheme or other._max_seq_length != first._max_seq_length:
+                raise ValueError("EpisodeBatch.cat: batches differ in scheme or max_seq_length")
+        data = BatchData({k: torch.cat([b.data.transition_data[k] for b in batches]) for k in first.data.transition_data},
+                         {k: torch.cat([b.data.episode_data[k] for b in batches]) for k in first.data.episode_data})
+        return cls(first._scheme, first._groups, sum(b.batch_size for b in batches), first._max_seq_length,
+                   data=data, preprocess=first._preprocess, device=first._device)
+
+    def clear(self, bs: Index) -> None:
+        """Zero every field (``filled`` included) of episodes ``bs``, e.g. to reuse their rows."""
+        b_index, _ = _batch_index(bs, self._batch_size)
+        for store in (self.data.transition_data, self.data.episode_data):
+            for value in store.values():
+                value[b_index] = 0
+
     def max_t_filled(self) -> int:
         """One past the last filled step over all episodes (0 when nothing is filled)."""
         filled = self.data.transition_data[FILLED][..., 0]

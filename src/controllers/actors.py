@@ -33,6 +33,7 @@ class Actor:
     ``config_defaults``: config keys this actor adds, with defaults (as for learners)."""
 
     config_defaults: dict[str, Any] = {}
+    streams: bool = False   # can start one env's episode while the others run (``start_episodes``)
 
     def __init__(self, args: Munch) -> None:
         self.args = args
@@ -51,6 +52,15 @@ class Actor:
 
     def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
         """Reset per-episode state (hidden states, beliefs) for new episodes."""
+
+    def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
+        """Reset the per-episode state of envs ``rows`` only, where new episodes start while the
+        other envs' episodes go on (``role_mask [B,N]``: the learned role's slots, roles already
+        assigned). Actors with ``streams`` implement it (runner ``stream``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot restart single envs' episodes")
+
+    def end_episodes(self, rows: np.ndarray) -> None:
+        """The episodes of envs ``rows`` have ended (e.g. to collect per-episode diagnostics)."""
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -81,12 +91,17 @@ class Actor:
 class PolicyActor(Actor):
     """Samples from the actor-critic's masked softmax (greedy in test mode when ``test_greedy``)."""
 
+    streams = True
+
     def __init__(self, args: Munch) -> None:
         super().__init__(args)
         self.policy = PolicyNetworks.from_args(args).to(args.device)
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"policy": self.policy}
+
+    def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
+        """Nothing to reset: the policy keeps no per-episode state."""
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

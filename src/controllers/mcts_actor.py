@@ -77,6 +77,8 @@ class MCTSActor(Actor):
     """Plans with ``BatchedMCTS`` using the learned role's policy network as prior/value and the
     co-player model π_ω(a_j | s, g) under goals sampled from ``GoalBeliefs``."""
 
+    streams = True
+
     def __init__(self, args: Munch) -> None:
         super().__init__(args)
         check_policy_target(args)
@@ -114,18 +116,30 @@ class MCTSActor(Actor):
             raise ValueError("MCTSActor.init_episode needs assign_roles(role_of_slot) for the same episodes first")
         self._collect_belief_quality()
         self.beliefs.start_episode(role_mask, self.role_of_slot)
+        self._log_prior()
+
+    def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
+        """New beliefs for the new episodes of envs ``rows`` (their finished ones folded into inter-OM first)."""
+        self._collect_belief_quality(rows)
+        self.beliefs.restart(rows, role_mask[rows], self.role_of_slot[rows])
+        self._log_prior()
+
+    def end_episodes(self, rows: np.ndarray) -> None:
+        self._collect_belief_quality(rows)
+
+    def _log_prior(self) -> None:
         for role, prior in zip(self.role_names, self.beliefs.prior()):
             for name, p in zip(self.goal_spec.goal_names(), prior):
                 self.diagnostics.setdefault(f"inter_om_prior_{role}_{name}", []).append(float(p))
 
-    def _collect_belief_quality(self) -> None:
-        """P(true goal) after 1, 3 and 5 observed steps of the finished episodes, per co-player role."""
-        for (role, k), values in self.beliefs.quality().items():
+    def _collect_belief_quality(self, rows: np.ndarray | None = None) -> None:
+        """P(true goal) after 1, 3 and 5 observed steps of the ended episodes (envs ``rows``, default
+        all), per co-player role; each episode's values are counted once."""
+        for (role, k), values in self.beliefs.quality(rows).items():
             self.diagnostics.setdefault(f"belief_p_true_k{k}_{self.role_names[role]}", []).extend(values.tolist())
+        self.beliefs.snapshots[:, slice(None) if rows is None else rows] = np.nan
 
     def episode_stats(self) -> dict[str, list[float]]:
-        self._collect_belief_quality()
-        self.beliefs.snapshots[:] = np.nan       # counted once
         stats, self.diagnostics = self.diagnostics, {}
         return stats
 

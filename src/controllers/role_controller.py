@@ -60,14 +60,31 @@ class RoleController:
     # ----------------------------------------------------------------------------------
     def init_episode(self, batch_size: int) -> np.ndarray:
         """Assign roles to slots for a new batch of episodes; returns ``role_of_slot [B,N]``."""
-        assignment = np.broadcast_to(self.default_assignment, (batch_size, self.args.n_agents))
-        if self.args.shuffle_slots:
-            assignment = self.np_rng.permuted(assignment, axis=1)
-        self.role_of_slot = np.ascontiguousarray(assignment)
+        self.role_of_slot = self._draw_assignment(batch_size)
         if self.actor is not None:
             self.actor.assign_roles(self.role_of_slot)
             self.actor.init_episode(batch_size, self.role_mask(self.learned_role.name))
         return self.role_of_slot
+
+    def start_episodes(self, rows: np.ndarray) -> np.ndarray:
+        """Assign roles to the slots of new episodes in envs ``rows`` only, while the other envs'
+        episodes go on (a streaming runner); returns their ``role_of_slot [len(rows),N]``."""
+        self.role_of_slot[rows] = self._draw_assignment(len(rows))
+        if self.actor is not None:
+            self.actor.assign_roles(self.role_of_slot)
+            self.actor.start_episodes(rows, self.role_mask(self.learned_role.name))
+        return self.role_of_slot[rows]
+
+    def end_episodes(self, rows: np.ndarray) -> None:
+        """The episodes of envs ``rows`` have ended."""
+        if self.actor is not None:
+            self.actor.end_episodes(rows)
+
+    def _draw_assignment(self, batch_size: int) -> np.ndarray:
+        assignment = np.broadcast_to(self.default_assignment, (batch_size, self.args.n_agents))
+        if self.args.shuffle_slots:
+            assignment = self.np_rng.permuted(assignment, axis=1)
+        return np.ascontiguousarray(assignment)
 
     def role_mask(self, role_name: str) -> np.ndarray:
         """``bool [B,N]``: where ``role_name`` plays in the current episodes."""

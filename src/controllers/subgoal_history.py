@@ -1,6 +1,7 @@
 """OMG_AM inference while acting: each (env, slot)'s history of the current episodes."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from modules.opponent_models.ego import ego_slots, onehot_or_zero
@@ -38,6 +39,12 @@ class SubgoalHistory:
         shape = (batch_size, self.n_agents, self.omg.hidden_dim)
         self.hidden = torch.zeros(shape, device=self.device)
         self.prev_x = torch.zeros(shape, device=self.device)
+
+    def clear(self, rows: np.ndarray) -> None:
+        """Empty the histories of envs ``rows`` (new episodes there; the others go on)."""
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.hidden.device)
+        self.hidden[index] = 0.0
+        self.prev_x[index] = 0.0
 
     def step(self, obs: torch.Tensor, prev_actions: torch.Tensor, env_idx: torch.Tensor, slot_idx: torch.Tensor,
              advance: bool = True) -> tuple[torch.Tensor, torch.Tensor]:

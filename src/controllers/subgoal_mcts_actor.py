@@ -34,6 +34,8 @@ from utils.errors import ConfigError
 class SubgoalMCTSActor(Actor):
     """Plans with ``BatchedMCTS`` (prior/value: the learned role's policy network) under OMG_AM subgoals."""
 
+    streams = True
+
     def __init__(self, args: Munch) -> None:
         super().__init__(args)
         check_policy_target(args)
@@ -62,6 +64,9 @@ class SubgoalMCTSActor(Actor):
 
     def init_episode(self, batch_size: int, role_mask: np.ndarray) -> None:
         self.history.reset(batch_size)
+
+    def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
+        self.history.clear(rows)
 
     def root_posterior(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> RootPosterior:
         """Advance the rows' real OMG_AM history by this step and return the posterior at the roots."""

@@ -414,6 +414,35 @@ class GridCore:
         self._build_tables()
         self._started = True
 
+    def restart(self, envs: np.ndarray, seeds: np.ndarray) -> None:
+        """Start new episodes in envs ``envs`` only, seeded with ``seeds`` (one each); the other
+        envs keep their state. Each restarted env gets the episode ``reset`` with that seed would
+        give it (its layout comes from its own generator), so an episode depends on its seed alone."""
+        envs, seeds = np.asarray(envs), np.asarray(seeds)
+        if (envs.ndim != 1 or not np.issubdtype(envs.dtype, np.integer) or len(np.unique(envs)) != len(envs)
+                or ((envs < 0) | (envs >= self.batch_size)).any() or seeds.shape != envs.shape):
+            raise ValueError(f"{self.name}: restart(envs, seeds) needs distinct env indices in 0..{self.batch_size - 1} "
+                             f"and one seed each, got envs {envs.tolist()!r}, seeds {seeds.tolist()!r}")
+        if not len(envs):
+            return
+        fresh = type(self)(len(envs), **self.args)
+        fresh.reset(seeds)
+        generators = self.rng
+        for f in _ARRAY_FIELDS:
+            getattr(self, f)[envs] = getattr(fresh, f)
+        for j, env in enumerate(envs.tolist()):
+            generators[env] = fresh.rng[j]
+        self.done = self.terminated | self.truncated
+        self._build_tables()
+        self._started = True
+
+    def suspend(self, envs: np.ndarray) -> None:
+        """Hold envs ``envs`` (bool[B] or indices) until the next ``step``: they count as done, so
+        they offer only STAY, and that step does not advance them; it ends the hold. Lets a caller
+        step some envs of the batch while the others wait (partial stepping)."""
+        self.done = self.done.copy()
+        self.done[envs] = True
+
     def _build_tables(self) -> None:
         """Build the static lookup tables (``CoreTables``) of the current layout: availability
         from the walls, prey cells and kinds from every prey of the episode, live or not (which

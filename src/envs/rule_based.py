@@ -4,8 +4,8 @@ A policy's ``act(env, slots)`` takes a ``CoreEnv`` (or a batched core itself) an
 and returns int64 ``[B, len(slots)]`` actions, always available ones: agents that left and
 agents of finished envs get STAY. Ties (several equally good actions) are broken uniformly
 with the env's seeded per-env generators ``core.rng`` (so results are deterministic given the
-env seed, and env b of a batch acts as it would alone), or with the generator given to the
-policy.
+env seed, and env b of a batch acts as it would alone, whichever envs are finished or held),
+or with the generator given to the policy.
 """
 from __future__ import annotations
 
@@ -72,8 +72,11 @@ class RuleBasedPolicy:
         avail = core.avail_actions()[:, slots]
         if self.rng is not None:
             noise = self.rng.random(avail.shape)
-        else:
-            noise = np.stack([g.random(avail.shape[1:]) for g in core.rng])
+        else:                   # only envs still playing draw: a finished or held env's stream stays put
+            noise = np.zeros(avail.shape)
+            generators = core.rng
+            for b in np.flatnonzero(~core.done):
+                noise[b] = generators[b].random(avail.shape[1:])
         return _pick(self._allowed(core, slots, avail), noise)
 
     def _allowed(self, core: Any, slots: np.ndarray, avail: np.ndarray) -> np.ndarray:

@@ -132,6 +132,9 @@ def check_adapt_args(args: Munch) -> None:
     if args.adapt_batch_size_run < 1 or args.adapt_episodes < 1 or args.adapt_episodes % args.adapt_batch_size_run:
         raise ConfigError(f"adapt_episodes ({args.adapt_episodes}) must be a positive multiple of adapt_batch_size_run "
                           f"({args.adapt_batch_size_run} >= 1): episodes are played {args.adapt_batch_size_run} at a time")
+    if args.runner == "stream" and args.adapt_batch_size_run > 1:
+        raise ConfigError(f"runner 'stream' with adapt_batch_size_run {args.adapt_batch_size_run}: episodes would run "
+                          f"across adaptation updates; use adapt_batch_size_run=1 (the default) or runner=parallel")
     wrong = [k for k in args.adapt_report_first if not (isinstance(k, int) and 1 <= k <= args.adapt_episodes)]
     if wrong or not args.adapt_report_first:
         raise ConfigError(f"adapt_report_first {list(args.adapt_report_first)}: every entry must be an int in "

@@ -41,7 +41,6 @@ class GoalBeliefs:
         self.n_roles, self.n_agents, self.n_goals = n_roles, n_agents, n_goals
         self.alpha, self.prior_count, self.prior_share = alpha, prior_count, prior_share
         self.counts = np.zeros((n_roles, n_goals))
-        self.training = False
         empty = np.zeros((0, n_agents), dtype=np.int64)
         self.start_episode(empty.astype(bool), empty)
 
@@ -58,28 +57,55 @@ class GoalBeliefs:
         focal, role_of_slot = np.asarray(focal, dtype=bool), np.asarray(role_of_slot, dtype=np.int64)
         if focal.shape != role_of_slot.shape:
             raise ValueError(f"focal {focal.shape} and role_of_slot {role_of_slot.shape} must have the same shape")
-        if self.training:
-            self._fold()
-        self.focal, self.role_of_slot = focal, role_of_slot
-        self.training = False
-        prior = self.prior()[role_of_slot]                                  # [B,N(j),G]
-        self.belief = np.broadcast_to(prior[:, None], (len(focal), self.n_agents, self.n_agents, self.n_goals)).copy()
-        self.reached = np.zeros((len(focal), self.n_agents, self.n_goals))
-        self.first_reached = np.full((len(focal), self.n_agents), -1, dtype=np.int64)
-        self.observed_steps = np.zeros((len(focal), self.n_agents), dtype=np.int64)
-        self.snapshots = np.full((len(QUALITY_STEPS), len(focal), self.n_agents, self.n_agents, self.n_goals), np.nan)
+        if hasattr(self, "focal"):
+            self._fold(np.arange(len(self.focal)))
+        batch = len(focal)
+        self.focal, self.role_of_slot = focal.copy(), role_of_slot.copy()
+        self.fold_pending = np.zeros(batch, dtype=bool)
+        self.belief = np.zeros((batch, self.n_agents, self.n_agents, self.n_goals))
+        self.reached = np.zeros((batch, self.n_agents, self.n_goals))
+        self.first_reached = np.full((batch, self.n_agents), -1, dtype=np.int64)
+        self.observed_steps = np.zeros((batch, self.n_agents), dtype=np.int64)
+        self.snapshots = np.full((len(QUALITY_STEPS), batch, self.n_agents, self.n_agents, self.n_goals), np.nan)
+        self._reset_rows(np.arange(batch))
 
-    def _fold(self) -> None:
-        """counts_r <- α^k counts_r + Σ_l α^(k-l) reached_r(episode l), over the k episodes (envs, in
-        order) in which role r played next to a planning agent; reached_r sums r's slots there."""
-        focal = self.focal.astype(np.int64)
-        appears = (focal.sum(axis=1, keepdims=True) - focal) > 0                          # [B,N] next to a planner
-        onehot = ((self.role_of_slot[..., None] == np.arange(self.n_roles)) & appears[..., None]).astype(np.float64)
-        present = onehot.max(axis=1, initial=0.0)                                          # [B,R]
-        reached = np.einsum("bnr,bng->brg", onehot, self.reached)                          # [B,R,G]
+    def restart(self, rows: np.ndarray, focal: np.ndarray, role_of_slot: np.ndarray) -> None:
+        """``start_episode`` for the envs ``rows`` only (a runner that streams episodes): fold
+        their finished training episodes (in the order of ``rows``), then start new episodes there
+        with ``focal [len(rows),N]`` and ``role_of_slot [len(rows),N]``; other envs are untouched."""
+        rows = np.asarray(rows, dtype=np.int64)
+        focal, role_of_slot = np.asarray(focal, dtype=bool), np.asarray(role_of_slot, dtype=np.int64)
+        if focal.shape != (len(rows), self.n_agents) or role_of_slot.shape != focal.shape:
+            raise ValueError(f"restart: focal {focal.shape} and role_of_slot {role_of_slot.shape} must be "
+                             f"({len(rows)}, {self.n_agents}), one row per restarted env")
+        self._fold(rows)
+        self.focal[rows], self.role_of_slot[rows] = focal, role_of_slot
+        self._reset_rows(rows)
+
+    def _reset_rows(self, rows: np.ndarray) -> None:
+        prior = self.prior()[self.role_of_slot[rows]]                       # [E,N(j),G]
+        self.belief[rows] = prior[:, None]
+        self.reached[rows] = 0.0
+        self.first_reached[rows] = -1
+        self.observed_steps[rows] = 0
+        self.snapshots[:, rows] = np.nan
+
+    def _fold(self, rows: np.ndarray) -> None:
+        """counts_r <- α^k counts_r + Σ_l α^(k-l) reached_r(episode l), over the k finished training
+        episodes (envs ``rows`` with a fold pending, in that order) in which role r played next to
+        a planning agent; reached_r sums r's slots there. Each episode is folded once."""
+        rows = rows[self.fold_pending[rows]]
+        self.fold_pending[rows] = False
+        if not len(rows):
+            return
+        focal = self.focal[rows].astype(np.int64)
+        appears = (focal.sum(axis=1, keepdims=True) - focal) > 0                          # [E,N] next to a planner
+        onehot = ((self.role_of_slot[rows][..., None] == np.arange(self.n_roles)) & appears[..., None]).astype(np.float64)
+        present = onehot.max(axis=1, initial=0.0)                                          # [E,R]
+        reached = np.einsum("bnr,bng->brg", onehot, self.reached[rows])                    # [E,R,G]
         reached /= np.maximum(reached.sum(axis=-1, keepdims=True), 1e-12)                  # one unit per episode
         k = present.sum(axis=0)                                                            # [R]
-        weight = present * self.alpha ** (k - np.cumsum(present, axis=0))                  # [B,R]
+        weight = present * self.alpha ** (k - np.cumsum(present, axis=0))                  # [E,R]
         self.counts = self.alpha ** k[:, None] * self.counts + np.einsum("br,brg->rg", weight, reached)
 
     def update(self, likelihood: np.ndarray, observed: np.ndarray) -> None:
@@ -98,17 +124,19 @@ class GoalBeliefs:
     def record(self, reached: np.ndarray, training: bool) -> None:
         """Tally the goals reached at this step: ``reached [B,N]`` goal index or -1; ``training``:
         whether these episodes count for the inter-OM statistics (test episodes do not)."""
-        self.training = training
+        self.fold_pending[:] = training
         b, j = np.nonzero(reached >= 0)
         np.add.at(self.reached, (b, j, reached[b, j]), 1.0)
         first = self.first_reached[b, j] < 0
         self.first_reached[b[first], j[first]] = reached[b[first], j[first]]
 
-    def quality(self) -> dict[tuple[int, int], np.ndarray]:
+    def quality(self, rows: np.ndarray | None = None) -> dict[tuple[int, int], np.ndarray]:
         """``{(role, k): P(true goal) values}`` over the (episode, planning agent, co-player) pairs of
-        the current episodes where the co-player of role ``role`` reached a goal (its first one is
-        the true goal) after having been observed for at least k steps."""
-        b, i, j = np.nonzero(self.focal[:, :, None] & (self.first_reached[:, None, :] >= 0)
+        the current episodes (of envs ``rows``, default all) where the co-player of role ``role``
+        reached a goal (its first one is the true goal) after having been observed for at least k steps."""
+        chosen = np.zeros(len(self.focal), dtype=bool)
+        chosen[slice(None) if rows is None else rows] = True
+        b, i, j = np.nonzero((self.focal & chosen[:, None])[:, :, None] & (self.first_reached[:, None, :] >= 0)
                              & (np.arange(self.n_agents)[:, None] != np.arange(self.n_agents))[None])
         roles, true = self.role_of_slot[b, j], self.first_reached[b, j]
         found: dict[tuple[int, int], np.ndarray] = {}
@@ -128,13 +156,15 @@ class GoalBeliefs:
 
     def state_dict(self) -> dict:
         return {"counts": self.counts.copy(), "focal": self.focal.copy(), "role_of_slot": self.role_of_slot.copy(),
-                "training": self.training, "reached": self.reached.copy()}   # quality snapshots: diagnostics only
+                "fold_pending": self.fold_pending.copy(), "reached": self.reached.copy()}   # quality snapshots: diagnostics only
 
     def load_state_dict(self, state: dict) -> None:
         if state["counts"].shape != self.counts.shape:
             raise ValueError(f"inter-OM counts of shape {state['counts'].shape} do not fit this run's "
                              f"{self.counts.shape} (n_roles, n_goals)")
         self.counts = state["counts"].copy()
-        self.training = False
+        self.fold_pending[:] = False
         self.start_episode(state["focal"], state["role_of_slot"])
-        self.training, self.reached = state["training"], state["reached"].copy()
+        pending = state.get("fold_pending", state.get("training", False))   # "training": one flag for all envs, before
+        self.fold_pending[:] = pending
+        self.reached = state["reached"].copy()

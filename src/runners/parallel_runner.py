@@ -37,6 +37,11 @@ class ParallelRunner:
         self.mac = None
         self.new_batch = None
 
+    @property
+    def in_flight(self) -> int:
+        """Training episodes started and not yet returned: none, every rollout plays its episodes to the end."""
+        return 0
+
     @staticmethod
     def base_scheme(args: Munch) -> tuple[dict, dict, dict]:
         """Scheme, groups and preprocess of the fields every runner writes."""
@@ -122,6 +127,7 @@ class ParallelRunner:
             if on_step is not None:
                 on_step(env, t)
             active = ~env.done
+        mac.end_episodes(np.arange(n))
         if test_mode:
             self.test_episodes += n
         else:

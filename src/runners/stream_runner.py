@@ -1,0 +1,174 @@
+"""Stream runner: training episodes as a stream over ``batch_size_run`` envs (docs/design.md: Runners)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from munch import Munch
+
+from components.episode_buffer import EpisodeBatch
+from controllers.actors import StepInputs
+from runners.episode_stats import EpisodeResults
+from runners.parallel_runner import ParallelRunner
+
+
+class StreamRunner(ParallelRunner):
+    """Plays training episodes as a stream: each of the ``batch_size_run`` envs starts its next
+    episode as soon as its own has ended, and episodes still running when ``run`` returns go on
+    in the next call, after the learners' update.
+
+    An env in which no learned agent is in play any more (a planner that took its prey has left
+    the game) is stepped alone, the other envs held (``GridCore.suspend``), until its episode
+    ends; the rule co-players cost little. Every call of the learned actor therefore serves
+    the envs whose learned agents still play, and a planner's search batch stays near
+    ``batch_size_run`` instead of shrinking over a rollout as episodes end at different steps.
+
+    ``run()`` returns the episodes that ended, in the order they ended, once at least
+    ``batch_size_run`` have (at most ``2 * batch_size_run - 1``). Every episode is its own
+    seed's (the train seed stream, in the order episodes start) and is written exactly as the
+    parallel runner writes it. ``drain()`` plays the running episodes to their end without
+    starting new ones; the experiment drains before every test, checkpoint and at the end of
+    training, so a checkpoint never holds a running episode and a resumed run goes on exactly.
+    Test and replay runs are played as by the parallel runner and need a drained stream.
+    """
+
+    def __init__(self, args: Munch, logger=None) -> None:
+        super().__init__(args, logger)
+        n, agents = self.batch_size, args.n_agents
+        self.running = np.zeros(n, dtype=bool)        # an episode is in progress in the env (not yet returned)
+        self.steps = np.zeros(n, dtype=np.int64)      # steps played in each env's episode
+        self.returns = np.zeros((n, agents), dtype=np.float64)
+        self.prev_actions = torch.full((n, agents), -1, dtype=torch.long)
+        self.live: EpisodeBatch | None = None
+
+    def setup(self, scheme: dict, groups: dict, preprocess: dict, mac) -> None:
+        super().setup(scheme, groups, preprocess, mac)
+        self.live = self.new_batch()
+
+    @property
+    def in_flight(self) -> int:
+        """Training episodes started and not yet returned."""
+        return int(self.running.sum())
+
+    def run(self, test_mode: bool = False, on_step=None) -> tuple[EpisodeBatch, EpisodeResults]:
+        if test_mode or on_step is not None:
+            if self.in_flight:
+                raise RuntimeError(f"StreamRunner: {self.in_flight} training episodes are still running; "
+                                   f"drain() them before a test or replay run")
+            return super().run(test_mode, on_step)
+        return self._stream(drain=False)
+
+    def drain(self) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Play the running training episodes to their end, start none; return them."""
+        return self._stream(drain=True)
+
+    # ----------------------------------------------------------------------------------
+    def _stream(self, drain: bool) -> tuple[EpisodeBatch, EpisodeResults]:
+        parts: list[tuple[EpisodeBatch, EpisodeResults]] = []
+        ended = 0
+        while True:
+            if not drain:
+                self._start(np.flatnonzero(~self.running))
+            if not self.running.any():
+                break
+            ended += self._advance(parts)
+            if not drain and ended >= self.batch_size:
+                break
+        if not parts:                                   # drained with nothing running
+            agents = self.args.n_agents
+            return self.live[torch.zeros(0, dtype=torch.long)], EpisodeResults(
+                np.zeros((0, agents)), np.zeros((0, agents), dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return EpisodeBatch.cat([p[0] for p in parts]), EpisodeResults.concat([p[1] for p in parts])
+
+    def _start(self, rows: np.ndarray) -> None:
+        """New training episodes in envs ``rows`` (the next seeds of the train stream)."""
+        if not len(rows):
+            return
+        seeds = self.episode_seeds(test_mode=False)[:len(rows)]
+        self.env.core.restart(rows, seeds)
+        if self.running.any():
+            role_of_slot = self.mac.start_episodes(rows)
+        else:                                   # nothing running: every env starts (first call, after a drain)
+            role_of_slot = self.mac.init_episode(self.batch_size)[rows]
+        self.train_episodes += len(rows)
+        self.live.clear(torch.from_numpy(rows))
+        self.live.update({"role": torch.from_numpy(role_of_slot)}, bs=torch.from_numpy(rows))
+        self.running[rows] = True
+        self.steps[rows] = 0
+        self.returns[rows] = 0.0
+        self.prev_actions[rows] = -1
+
+    def _advance(self, parts: list) -> int:
+        """Step the running envs once: first the envs without a learned agent in play, alone,
+        to their end; then all envs whose learned agents play, together. Returns how many
+        episodes ended (appended to ``parts``)."""
+        ended = 0
+        while True:
+            solo = self._open() & ~self._learned_in_play()
+            if not solo.any():
+                break
+            ended += self._step(solo, parts)
+        playing = self._open()
+        if playing.any():
+            ended += self._step(playing, parts)
+        return ended
+
+    def _open(self) -> np.ndarray:
+        return self.running & ~self.env.core.done
+
+    def _learned_in_play(self) -> np.ndarray:
+        mac = self.mac
+        if mac.learned_role is None:
+            return np.zeros(self.batch_size, dtype=bool)
+        return (mac.role_mask(mac.learned_role.name) & self.env.core.alive).any(axis=1)
+
+    def _step(self, stepping: np.ndarray, parts: list) -> int:
+        """One step of the envs ``stepping`` (bool[B]), the others held; write it, and return the
+        episodes that ended with it."""
+        env, mac = self.env, self.mac
+        rows = np.flatnonzero(stepping)
+        env.core.suspend(~stepping)
+        pre = self._observe()
+        inputs = self._inputs(pre)
+        self._write(pre, rows, mark_filled=True)
+        actions, extras = mac.select_actions(inputs, test_mode=False)
+        rewards, terminated, _ = env.step(actions)
+        post = {"actions": torch.from_numpy(actions), "reward": torch.from_numpy(rewards),
+                "terminated": torch.from_numpy(terminated), **extras}
+        self._write(post, rows, mark_filled=False)
+        self.prev_actions[rows] = torch.from_numpy(actions[rows])
+        self.returns[rows] += rewards[rows]
+        self.steps[rows] += 1
+        finished = rows[env.done[rows]]
+        if len(finished):
+            parts.append(self._finish(finished))
+        return len(finished)
+
+    def _inputs(self, observed: dict[str, torch.Tensor]) -> StepInputs:
+        device = self.args.device
+        return StepInputs(self.env, observed["obs"].to(device), observed["time"].to(device),
+                          observed["avail_actions"].to(device), self.prev_actions.to(device))
+
+    def _write(self, data: dict[str, torch.Tensor], rows: np.ndarray, mark_filled: bool) -> None:
+        """Write ``data [B,...]`` of envs ``rows`` into their live episodes at each one's own step."""
+        steps = self.steps[rows]
+        for t in np.unique(steps):
+            group = rows[steps == t]
+            index = torch.from_numpy(group)
+            self.live.update({key: value[index] for key, value in data.items()}, bs=index, ts=int(t),
+                             mark_filled=mark_filled)
+
+    def _finish(self, rows: np.ndarray) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Write the final observation of the episodes of envs ``rows`` and take them out."""
+        final = self._observe()
+        self._write(final, rows, mark_filled=True)
+        inputs = self._inputs(final)
+        steps = self.steps[rows]
+        for t in np.unique(steps):
+            self._write_final_extras(self.live, inputs, rows[steps == t], int(t), test_mode=False)
+        self.mac.end_episodes(rows)
+        index = torch.from_numpy(rows)
+        episodes = self.live[index]
+        results = EpisodeResults(self.returns[rows].copy(), self.mac.role_of_slot[rows].copy(), self.steps[rows].copy())
+        self.running[rows] = False
+        self.t_env += int(self.steps[rows].sum())
+        return episodes, results
