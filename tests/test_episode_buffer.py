@@ -498,3 +498,30 @@ def test_state_dict_round_trip_restores_contents_counters_and_rng(n_inserted):
     wrong = ReplayBuffer({"eid": {"vshape": 1}}, {}, 5, 4)
     with pytest.raises(ValueError, match="differ"):
         wrong.load_state_dict(state)
+
+
+# --------------------------------------------------------------------------- paired writes
+@FAST
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=4,
+                unique_by=lambda pair: pair[0]))
+def test_update_steps_equals_one_update_per_episode(pairs):
+    """Each episode written at its own step is what one ``update`` per episode writes, the
+    one-hot of the actions and ``filled`` included; nothing else changes."""
+    bs, ts = (torch.tensor(x) for x in zip(*pairs))
+    n = len(pairs)
+    data = {"obs": torch.randn(n, N_AGENTS, 2, 3), "actions": torch.randint(0, N_ACTIONS, (n, N_AGENTS, 1)),
+            "reward": torch.randn(n, 1)}
+    paired, single = make_batch(preprocess=onehot()), make_batch(preprocess=onehot())
+    paired.update_steps(data, bs, ts)
+    for i, (b, t) in enumerate(pairs):
+        single.update({key: value[i:i + 1] for key, value in data.items()}, bs=[b], ts=t)
+    for key in single.scheme:
+        assert torch.equal(paired[key], single[key]), key
+
+
+def test_update_steps_rejects_repeated_episodes_and_constant_fields():
+    batch = make_batch()
+    with pytest.raises(IndexError, match="distinct episodes"):
+        batch.update_steps({"reward": torch.zeros(2, 1)}, bs=[1, 1], ts=[0, 2])
+    with pytest.raises(ValueError, match="episode-constant"):
+        batch.update_steps({"seed": torch.zeros(1, 1)}, bs=[0], ts=[0])

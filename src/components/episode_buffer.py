@@ -329,20 +329,50 @@ class EpisodeBatch:
         keeps its dimension. With `mark_filled`, `filled` is set to 1 at (bs, ts) whenever a
         transition field is written. Preprocess-derived fields are recomputed from their source.
         """
-        if not isinstance(data, dict) and not isinstance(data, Mapping):
-            raise TypeError(f"update expects a dict of field -> value, got {type(data).__name__}")
         b_index, n_b = _batch_index(bs, self._batch_size, unique=True)
         t_index, n_t = _time_index(ts, self._max_seq_length)
+        writes, writes_transition = self._prepare(data, n_b, n_t, "update")
+        if mark_filled and writes_transition:
+            self.data.transition_data[FILLED][b_index, t_index] = 1
+        for key, tensor in writes:
+            if self._scheme[key]["episode_const"]:
+                self.data.episode_data[key][b_index] = tensor
+            else:
+                self.data.transition_data[key][b_index, t_index] = tensor
+
+    def update_steps(self, data: Mapping[str, Any], bs: Index, ts: Index, mark_filled: bool = True) -> None:
+        """Write ``data[key][i]`` of transition fields at episode ``bs[i]``, step ``ts[i]``: one step
+        per episode, each at its own step (``update`` writes the same steps of every episode).
+        Values are conformed to ``[n, (n_group,) *vshape]``; preprocess-derived fields follow."""
+        b_index = _index_tensor(bs, self._batch_size, "batch")
+        t_index = _index_tensor(ts, self._max_seq_length, "time")
+        if b_index.shape != t_index.shape or b_index.numel() != torch.unique(b_index).numel():
+            raise IndexError(f"update_steps needs one step per episode and distinct episodes, got bs "
+                             f"{b_index.tolist()} and ts {t_index.tolist()}")
+        constant = [key for key in data if key in self._scheme and self._scheme[key]["episode_const"]]
+        if constant:
+            raise ValueError(f"update_steps writes transition fields only; {constant} are episode-constant")
+        writes, _ = self._prepare(data, b_index.numel(), 1, "update_steps")
+        if mark_filled:
+            self.data.transition_data[FILLED][b_index, t_index] = 1
+        for key, tensor in writes:
+            self.data.transition_data[key][b_index, t_index] = tensor[:, 0]
+
+    def _prepare(self, data: Mapping[str, Any], n_b: int, n_t: int, where: str) -> tuple[list, bool]:
+        """The tensors ``update`` writes, ``[(key, [n_b, n_t, ...] or [n_b, ...])]`` (derived fields
+        recomputed from their source), and whether a transition field is among them."""
+        if not isinstance(data, dict) and not isinstance(data, Mapping):
+            raise TypeError(f"{where} expects a dict of field -> value, got {type(data).__name__}")
         writes: list[tuple[str, torch.Tensor]] = []
         writes_transition = False
         for key, value in data.items():
             info = self._scheme.get(key)
             if info is None:
-                raise self._unknown_key(key, "update")
+                raise self._unknown_key(key, where)
             if key in self._derived:
                 if self._derived[key] not in data:
                     raise ValueError(
-                        f"update: '{key}' is derived from '{self._derived[key]}' by preprocess; "
+                        f"{where}: '{key}' is derived from '{self._derived[key]}' by preprocess; "
                         f"write '{self._derived[key]}' instead")
                 continue  # recomputed below from its source
             lead = (n_b,) if info["episode_const"] else (n_b, n_t)
@@ -357,13 +387,7 @@ class EpisodeBatch:
                     derived = tr.transform(derived)
                 derived = derived.to(dtype=self._scheme[new_key]["dtype"])
                 writes.append((new_key, self._conform(new_key, derived, (*lead, *self._shapes[new_key]))))
-        if mark_filled and writes_transition:
-            self.data.transition_data[FILLED][b_index, t_index] = 1
-        for key, tensor in writes:
-            if self._scheme[key]["episode_const"]:
-                self.data.episode_data[key][b_index] = tensor
-            else:
-                self.data.transition_data[key][b_index, t_index] = tensor
+        return writes, writes_transition
 
     @staticmethod
     def _conform(key: str, tensor: torch.Tensor, target: tuple[int, ...]) -> torch.Tensor:

@@ -164,15 +164,23 @@ class MCTSActor(Actor):
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}
 
     def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:
-        """Intra-OM Bayes update with π_ω's likelihood of every slot's action, and the goals reached."""
+        """Intra-OM Bayes update with π_ω's likelihood of every slot's action, in the envs where a
+        planning agent still plays (nobody else holds these beliefs), and the goals reached."""
         core = inputs.env.core
         acted = core.alive & ~core.done[:, None]
-        state = torch.from_numpy(core.state_observation()).to(self.args.device)
-        with torch.inference_mode():
-            logits = self.coplayer(state, inputs.time.to(self.args.device)[:, None]).cpu()     # [B,N,G,A]
-        log_probs = F.log_softmax(masked_logits(logits, inputs.avail.cpu()[:, :, None, :]), dim=-1)
-        chosen = torch.from_numpy(actions)[:, :, None, None].expand(*logits.shape[:3], 1)
-        self.beliefs.update(log_probs.gather(-1, chosen)[..., 0].exp().double().numpy(), acted)
+        envs = np.flatnonzero((self.beliefs.focal & acted).any(axis=1))
+        if len(envs):
+            index = torch.from_numpy(envs)
+            state = torch.from_numpy(core.state_observation(envs)).to(self.args.device)
+            with torch.inference_mode():
+                logits = self.coplayer(state, inputs.time[index].to(self.args.device)[:, None]).cpu()   # [E,N,G,A]
+            log_probs = F.log_softmax(masked_logits(logits, inputs.avail.cpu()[index][:, :, None, :]), dim=-1)
+            chosen = torch.from_numpy(actions[envs])[:, :, None, None].expand(*logits.shape[:3], 1)
+            likelihood = np.ones((len(acted), self.args.n_agents, self.goal_spec.n_goals))
+            likelihood[envs] = log_probs.gather(-1, chosen)[..., 0].exp().double().numpy()
+            observed = np.zeros_like(acted)
+            observed[envs] = acted[envs]
+            self.beliefs.update(likelihood, observed)
         if self.probe is None:
             self.probe = type(core)(1, **core.args)
         self.probe.set_state(core.get_state())

@@ -169,4 +169,5 @@ def adapt(_run, args: Munch, logger: Logger) -> None:
                           "focal_return_mean": float(np.mean(returns)),
                           **{f"focal_return_first{k}": value for k, value in first.items()}}
     if args.save_model:
+        experiment.drain()
         experiment.save()

@@ -15,7 +15,8 @@
   every co-player took hares cannot make the stag unbelievable (intra-OM evidence can still move
   the belief). (One role learns, so the focal role needs no key.)
 - Quality: the belief every planning agent held about each co-player after 1, 3 and 5 of its
-  steps is kept, and ``quality()`` gives P(the goal that co-player went on to reach) at those
+  steps (those observed while a planning agent of that env still plays; the actor updates the
+  beliefs of those envs only) is kept, and ``quality()`` gives P(the goal that co-player went on to reach) at those
   steps, per co-player role, for the finished episodes.
 
 The diagonal (i = j) is never updated. ``state_dict`` holds everything, the goals reached in

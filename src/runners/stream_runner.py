@@ -150,12 +150,9 @@ class StreamRunner(ParallelRunner):
 
     def _write(self, data: dict[str, torch.Tensor], rows: np.ndarray, mark_filled: bool) -> None:
         """Write ``data [B,...]`` of envs ``rows`` into their live episodes at each one's own step."""
-        steps = self.steps[rows]
-        for t in np.unique(steps):
-            group = rows[steps == t]
-            index = torch.from_numpy(group)
-            self.live.update({key: value[index] for key, value in data.items()}, bs=index, ts=int(t),
-                             mark_filled=mark_filled)
+        index = torch.from_numpy(rows)
+        self.live.update_steps({key: value[index] for key, value in data.items()}, bs=index,
+                               ts=torch.from_numpy(self.steps[rows]), mark_filled=mark_filled)
 
     def _finish(self, rows: np.ndarray) -> tuple[EpisodeBatch, EpisodeResults]:
         """Write the final observation of the episodes of envs ``rows`` and take them out."""
