@@ -27,13 +27,6 @@ import torch
 from utils.errors import ConfigError
 
 
-def parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def collect(options, mixture: str, test_mode: bool, batches: int):
     """``batches`` runner batches of mixture ``mixture`` (a list of EpisodeBatch)."""
     from experiment import Experiment
@@ -82,9 +75,14 @@ def main() -> int:
     from modules.world_model.grid_rules import grid_rules
     from launch import load_config, prepare_args
 
+    from utils.config import parse_yaml_value
+    if any("=" not in kv for kv in options.overrides):
+        print(f"error: overrides must be KEY=VALUE (yaml values), got {options.overrides}", file=sys.stderr)
+        return 2
     try:
         overrides = {"wm_latent": options.latent, "seed": options.seed,
-                     **dict((kv.split("=", 1)[0], parse_value(kv.split("=", 1)[1])) for kv in options.overrides)}
+                     **{key: parse_yaml_value(value, f"fit_world_model override {key}")
+                        for key, value in (kv.split("=", 1) for kv in options.overrides)}}
         args = prepare_args(load_config("hop_plus_wm", options.env_config, overrides))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

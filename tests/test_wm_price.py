@@ -111,3 +111,18 @@ def test_an_unreadable_model_is_one_clear_error(tmp_path, make_bad):
                           capture_output=True, text=True, timeout=300,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("override, message", [("wm_lr=[1,", "not valid yaml"), ("wm_lr", "KEY=VALUE"),
+                                               ("wm_lr=fast", "wm_lr")])
+def test_fit_world_model_overrides_are_yaml_and_bad_ones_exit_2(tmp_path, override, message):
+    """The fit script reads its overrides as the other scripts do (yaml values); a bad one is one
+    line on stderr and exit code 2, before anything is written."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "scripts.fit_world_model", override, "--updates", "1",
+                           "--out", str(tmp_path / "fit")], capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "fit").exists()
