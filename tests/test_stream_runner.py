@@ -72,6 +72,27 @@ def test_stream_episodes_are_the_parallel_runners_episodes_of_the_same_seeds():
     assert stream.t_env == int(reference["filled"].sum()) - total     # transitions: filled steps less final obs
 
 
+def test_streamed_test_episodes_are_the_parallel_runners_test_episodes():
+    """A test run streams ceil(test_nepisode / B) * B test episodes over B envs: the same seeds
+    and the same episodes as the parallel runner's whole batches; training counters untouched."""
+    roles = ["ppo", "NS", "NH", "RAND"]
+    stream = _runner(StreamRunner, make_args("ppo", roles=roles, runner="stream", batch_size_run=4, buffer_size=8,
+                                             test_nepisode=10, seed=2))
+    _deterministic_policy(stream.mac)
+    streamed, results = stream.run(test_mode=True)
+    assert streamed.batch_size == len(results.lengths) == stream.test_episodes == 12
+    assert stream.in_flight == 0 and stream.t_env == 0 and stream.train_episodes == 0
+    parallel = _runner(ParallelRunner, make_args("ppo", roles=roles, batch_size_run=12, buffer_size=12, seed=2),
+                       policy_from=stream.mac)
+    reference, _ = parallel.run(test_mode=True)
+    by_start = _episodes_by_start(reference)
+    assert len(by_start) == 12
+    for b in range(12):
+        match = by_start[streamed["state"][b, 0].numpy().tobytes()]
+        for key in streamed.scheme:
+            assert torch.equal(streamed[key][b], reference[key][match]), key
+
+
 def test_every_streamed_episode_is_well_formed():
     """Filled from step 0 to its final observation; terminated only at the last transition;
     returns are the summed rewards; no step beyond the end is written."""
@@ -200,3 +221,17 @@ def test_restart_gives_the_seeds_episode_and_leaves_the_other_envs_alone():
     np.testing.assert_array_equal(core.observations()[1], fresh.observations()[0])
     with pytest.raises(ValueError, match="distinct env indices"):
         core.restart(np.array([1, 1]), np.array([5, 6]))
+
+
+@pytest.mark.parametrize("alg", ["direct_om", "hop_plus_mcts", "ppo"])
+def test_every_streaming_actor_trains_drains_and_tests(alg):
+    """Each actor that declares ``streams`` runs a stream end to end: rollouts with restarts,
+    a drain (nothing left running), a test run; every returned episode was played to its end."""
+    exp = make_experiment(alg, roles=[alg, "NS", "NH", "RAND"], runner="stream", batch_size_run=4, buffer_size=8,
+                          batch_size=4, num_simulations=4, tree_num=1, test_nepisode=4)
+    for _ in range(2):
+        exp.train_step()
+    exp.drain()
+    assert exp.runner.in_flight == 0 and exp.episode == exp.runner.train_episodes >= 8
+    assert all((r.lengths > 0).all() for r in exp.train_results)
+    exp.test()

@@ -28,7 +28,10 @@ class StreamRunner(ParallelRunner):
     parallel runner writes it. ``drain()`` plays the running episodes to their end without
     starting new ones; the experiment drains before every test, checkpoint and at the end of
     training, so a checkpoint never holds a running episode and a resumed run goes on exactly.
-    Test and replay runs are played as by the parallel runner and need a drained stream.
+    A test run streams the test episodes the parallel runner's whole batches would play
+    (``test_nepisode`` rounded up to a multiple of ``batch_size_run``, the same seeds) over the
+    envs, all to their end; replay runs are played by the parallel runner. Both need a drained
+    stream.
     """
 
     def __init__(self, args: Munch, logger=None) -> None:
@@ -50,28 +53,37 @@ class StreamRunner(ParallelRunner):
         return int(self.running.sum())
 
     def run(self, test_mode: bool = False, on_step=None) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Training: the episodes that ended (see the class). Test: the next
+        ``ceil(test_nepisode / batch_size_run) * batch_size_run`` test episodes (the ones the
+        parallel runner's whole batches would play), streamed over the envs, all to their end."""
         if test_mode or on_step is not None:
             if self.in_flight:
                 raise RuntimeError(f"StreamRunner: {self.in_flight} training episodes are still running; "
                                    f"drain() them before a test or replay run")
-            return super().run(test_mode, on_step)
-        return self._stream(drain=False)
+            if on_step is not None:
+                return super().run(test_mode, on_step)
+            return self._stream(test_mode=True, budget=-(-self.args.test_nepisode // self.batch_size) * self.batch_size)
+        return self._stream(test_mode=False, budget=None)
 
     def drain(self) -> tuple[EpisodeBatch, EpisodeResults]:
         """Play the running training episodes to their end, start none; return them."""
-        return self._stream(drain=True)
+        return self._stream(test_mode=False, budget=0)
 
     # ----------------------------------------------------------------------------------
-    def _stream(self, drain: bool) -> tuple[EpisodeBatch, EpisodeResults]:
+    def _stream(self, test_mode: bool, budget: int | None) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Play until ``batch_size_run`` episodes have ended (``budget`` None), or start
+        ``budget`` episodes and play everything to its end."""
         parts: list[tuple[EpisodeBatch, EpisodeResults]] = []
-        ended = 0
+        ended = started = 0
         while True:
-            if not drain:
-                self._start(np.flatnonzero(~self.running))
+            idle = np.flatnonzero(~self.running)
+            if budget is not None:
+                idle = idle[:max(budget - started, 0)]
+            started += self._start(idle, test_mode)
             if not self.running.any():
                 break
-            ended += self._advance(parts)
-            if not drain and ended >= self.batch_size:
+            ended += self._advance(parts, test_mode)
+            if budget is None and ended >= self.batch_size:
                 break
         if not parts:                                   # drained with nothing running
             agents = self.args.n_agents
@@ -79,25 +91,29 @@ class StreamRunner(ParallelRunner):
                 np.zeros((0, agents)), np.zeros((0, agents), dtype=np.int64), np.zeros(0, dtype=np.int64))
         return EpisodeBatch.cat([p[0] for p in parts]), EpisodeResults.concat([p[1] for p in parts])
 
-    def _start(self, rows: np.ndarray) -> None:
-        """New training episodes in envs ``rows`` (the next seeds of the train stream)."""
+    def _start(self, rows: np.ndarray, test_mode: bool) -> int:
+        """New episodes in envs ``rows`` (the next seeds of the train or test stream); returns how many."""
         if not len(rows):
-            return
-        seeds = self.episode_seeds(test_mode=False)[:len(rows)]
+            return 0
+        seeds = self.episode_seeds(test_mode)[:len(rows)]
         self.env.core.restart(rows, seeds)
         if self.running.any():
             role_of_slot = self.mac.start_episodes(rows)
         else:                                   # nothing running: every env starts (first call, after a drain)
             role_of_slot = self.mac.init_episode(self.batch_size)[rows]
-        self.train_episodes += len(rows)
+        if test_mode:
+            self.test_episodes += len(rows)
+        else:
+            self.train_episodes += len(rows)
         self.live.clear(torch.from_numpy(rows))
         self.live.update({"role": torch.from_numpy(role_of_slot)}, bs=torch.from_numpy(rows))
         self.running[rows] = True
         self.steps[rows] = 0
         self.returns[rows] = 0.0
         self.prev_actions[rows] = -1
+        return len(rows)
 
-    def _advance(self, parts: list) -> int:
+    def _advance(self, parts: list, test_mode: bool) -> int:
         """Step the running envs once: first the envs without a learned agent in play, alone,
         to their end; then all envs whose learned agents play, together. Returns how many
         episodes ended (appended to ``parts``)."""
@@ -106,10 +122,10 @@ class StreamRunner(ParallelRunner):
             solo = self._open() & ~self._learned_in_play()
             if not solo.any():
                 break
-            ended += self._step(solo, parts)
+            ended += self._step(solo, parts, test_mode)
         playing = self._open()
         if playing.any():
-            ended += self._step(playing, parts)
+            ended += self._step(playing, parts, test_mode)
         return ended
 
     def _open(self) -> np.ndarray:
@@ -121,7 +137,7 @@ class StreamRunner(ParallelRunner):
             return np.zeros(self.batch_size, dtype=bool)
         return (mac.role_mask(mac.learned_role.name) & self.env.core.alive).any(axis=1)
 
-    def _step(self, stepping: np.ndarray, parts: list) -> int:
+    def _step(self, stepping: np.ndarray, parts: list, test_mode: bool) -> int:
         """One step of the envs ``stepping`` (bool[B]), the others held; write it, and return the
         episodes that ended with it."""
         env, mac = self.env, self.mac
@@ -130,7 +146,7 @@ class StreamRunner(ParallelRunner):
         pre = self._observe()
         inputs = self._inputs(pre)
         self._write(pre, rows, mark_filled=True)
-        actions, extras = mac.select_actions(inputs, test_mode=False)
+        actions, extras = mac.select_actions(inputs, test_mode)
         rewards, terminated, _ = env.step(actions)
         post = {"actions": torch.from_numpy(actions), "reward": torch.from_numpy(rewards),
                 "terminated": torch.from_numpy(terminated), **extras}
@@ -140,7 +156,7 @@ class StreamRunner(ParallelRunner):
         self.steps[rows] += 1
         finished = rows[env.done[rows]]
         if len(finished):
-            parts.append(self._finish(finished))
+            parts.append(self._finish(finished, test_mode))
         return len(finished)
 
     def _inputs(self, observed: dict[str, torch.Tensor]) -> StepInputs:
@@ -154,18 +170,19 @@ class StreamRunner(ParallelRunner):
         self.live.update_steps({key: value[index] for key, value in data.items()}, bs=index,
                                ts=torch.from_numpy(self.steps[rows]), mark_filled=mark_filled)
 
-    def _finish(self, rows: np.ndarray) -> tuple[EpisodeBatch, EpisodeResults]:
+    def _finish(self, rows: np.ndarray, test_mode: bool) -> tuple[EpisodeBatch, EpisodeResults]:
         """Write the final observation of the episodes of envs ``rows`` and take them out."""
         final = self._observe()
         self._write(final, rows, mark_filled=True)
         inputs = self._inputs(final)
         steps = self.steps[rows]
         for t in np.unique(steps):
-            self._write_final_extras(self.live, inputs, rows[steps == t], int(t), test_mode=False)
+            self._write_final_extras(self.live, inputs, rows[steps == t], int(t), test_mode)
         self.mac.end_episodes(rows)
         index = torch.from_numpy(rows)
         episodes = self.live[index]
         results = EpisodeResults(self.returns[rows].copy(), self.mac.role_of_slot[rows].copy(), self.steps[rows].copy())
         self.running[rows] = False
-        self.t_env += int(self.steps[rows].sum())
+        if not test_mode:
+            self.t_env += int(self.steps[rows].sum())
         return episodes, results
