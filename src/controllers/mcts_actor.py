@@ -120,7 +120,6 @@ class MCTSActor(Actor):
 
     def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
         """New beliefs for the new episodes of envs ``rows`` (their finished ones folded into inter-OM first)."""
-        self._collect_belief_quality(rows)
         self.beliefs.restart(rows, role_mask[rows], self.role_of_slot[rows])
         self._log_prior()
 
