@@ -106,8 +106,8 @@ class Experiment:
         self._learn_from(*self.runner.run(test_mode=False))
 
     def drain(self) -> None:
-        """Finish a streaming runner's running training episodes (and learn from them), so that
-        tests and checkpoints see no episode in progress; nothing to do for the other runners."""
+        """Finish a streaming runner's running training episodes (and learn from them), so that a
+        checkpoint holds no episode in progress; nothing to do for the other runners."""
         while self.runner.in_flight:
             self._learn_from(*self.runner.drain())
 
@@ -140,7 +140,6 @@ class Experiment:
         start = time.time()
         while runner.t_env < args.t_max:
             if runner.t_env - self.last_test >= args.test_interval:
-                self.drain()
                 self.test()
                 self.last_test = runner.t_env
             self.train_step()

@@ -163,15 +163,38 @@ def test_a_drained_stream_checkpoint_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(first.runner.env.core.agent_pos, resumed.runner.env.core.agent_pos)
 
 
-def test_a_test_run_needs_a_drained_stream():
-    exp = make_experiment("hop", roles=["hop", "NS", "NS", "NS"], runner="stream", batch_size_run=4, buffer_size=8,
-                          batch_size=4, num_simulations=4, tree_num=1, env_args__episode_limit=30)
+def test_a_test_run_leaves_the_running_training_episodes_as_they_were():
+    """Tests play on envs of their own while the training episodes wait: the training envs, the
+    episodes being written, the roles and the beliefs (inter-OM counts included) are the same
+    after the test; the stream then goes on. A replay run needs a drained stream."""
+    exp = make_experiment("hop", roles=["hop", "NS", "NH", "NS"], runner="stream", batch_size_run=4, buffer_size=8,
+                          batch_size=4, num_simulations=4, tree_num=1, test_nepisode=6, shuffle_slots=True)
     exp.train_step()
-    if exp.runner.in_flight:
-        with pytest.raises(RuntimeError, match="drain"):
-            exp.runner.run(test_mode=True)
+    runner, mac = exp.runner, exp.mac
+    assert runner.in_flight
+
+    def snapshot():
+        core = runner.train_flight.env.core
+        return ({f: getattr(core, f).copy() for f in ("agent_pos", "alive", "prey_alive", "t", "done")},
+                {k: v.clone() for k, v in runner.train_flight.live.data.transition_data.items()},
+                mac.role_of_slot.copy(), mac.actor.beliefs.state_dict(), mac.actor.beliefs.belief.copy(),
+                runner.train_flight.steps.copy(), runner.t_env, runner.train_episodes)
+
+    before = snapshot()
+    stats = exp.test()
+    assert stats["test_episodes"] == 8 and runner.test_episodes == 8
+    after = snapshot()
+    for old, new in zip(before, after):
+        if isinstance(old, dict):
+            for key in old:
+                assert (torch.equal if isinstance(old[key], torch.Tensor) else np.array_equal)(old[key], new[key]), key
+        else:
+            assert np.array_equal(old, new)
+    with pytest.raises(RuntimeError, match="drain"):
+        runner.run(test_mode=True, on_step=lambda env, t: None)
+    exp.train_step()
     exp.drain()
-    exp.test()
+    assert runner.in_flight == 0
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -59,6 +59,14 @@ class Actor:
         assigned). Actors with ``streams`` implement it (runner ``stream``)."""
         raise NotImplementedError(f"{type(self).__name__} cannot restart single envs' episodes")
 
+    def episode_state(self) -> Any:
+        """A copy of the per-episode state (beliefs, histories) of the running episodes, for
+        ``set_episode_state``; actors with ``streams`` implement both."""
+        raise NotImplementedError(f"{type(self).__name__} cannot set its running episodes aside")
+
+    def set_episode_state(self, state: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot set its running episodes aside")
+
     def end_episodes(self, rows: np.ndarray) -> None:
         """The episodes of envs ``rows`` have ended (e.g. to collect per-episode diagnostics)."""
 
@@ -102,6 +110,12 @@ class PolicyActor(Actor):
 
     def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
         """Nothing to reset: the policy keeps no per-episode state."""
+
+    def episode_state(self) -> None:
+        return None
+
+    def set_episode_state(self, state: None) -> None:
+        pass
 
     def act(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor, test_mode: bool,
             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

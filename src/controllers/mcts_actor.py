@@ -9,6 +9,8 @@ The acting policy is written into the batch as ``mcts_policy`` and the beliefs u
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -125,6 +127,13 @@ class MCTSActor(Actor):
 
     def end_episodes(self, rows: np.ndarray) -> None:
         self._collect_belief_quality(rows)
+
+    def episode_state(self) -> GoalBeliefs:
+        """The beliefs as they are (a copy: inter-OM counts, intra-episode beliefs, pending folds)."""
+        return copy.deepcopy(self.beliefs)
+
+    def set_episode_state(self, state: GoalBeliefs) -> None:
+        self.beliefs = state
 
     def _log_prior(self) -> None:
         for role, prior in zip(self.role_names, self.beliefs.prior()):

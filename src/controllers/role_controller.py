@@ -80,6 +80,19 @@ class RoleController:
         if self.actor is not None:
             self.actor.end_episodes(rows)
 
+    def episode_state(self) -> tuple:
+        """The running episodes' roles and the actor's per-episode state (copies), to set back with
+        ``set_episode_state`` after other episodes were played in between (a test run while a
+        streaming runner's training episodes wait)."""
+        return self.role_of_slot.copy(), (self.actor.episode_state() if self.actor is not None else None)
+
+    def set_episode_state(self, state: tuple) -> None:
+        role_of_slot, actor_state = state
+        self.role_of_slot = role_of_slot
+        if self.actor is not None:
+            self.actor.assign_roles(self.role_of_slot)
+            self.actor.set_episode_state(actor_state)
+
     def _draw_assignment(self, batch_size: int) -> np.ndarray:
         assignment = np.broadcast_to(self.default_assignment, (batch_size, self.args.n_agents))
         if self.args.shuffle_slots:

@@ -68,6 +68,12 @@ class SubgoalMCTSActor(Actor):
     def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
         self.history.clear(rows)
 
+    def episode_state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.history.hidden.clone(), self.history.prev_x.clone()
+
+    def set_episode_state(self, state: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self.history.hidden, self.history.prev_x = state
+
     def root_posterior(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> RootPosterior:
         """Advance the rows' real OMG_AM history by this step and return the posterior at the roots."""
         prev = ego_previous_actions(inputs.prev_actions, env_idx, slot_idx, self.args.n_actions, "mcts_subgoal")

@@ -74,8 +74,8 @@ class ParallelRunner:
             start = self.args.seed * EPISODE_SEED_STRIDE + self.train_episodes
         return start + np.arange(self.batch_size, dtype=np.int64)
 
-    def _observe(self) -> dict[str, torch.Tensor]:
-        env = self.env
+    @staticmethod
+    def _observe(env) -> dict[str, torch.Tensor]:
         return {
             "obs": torch.from_numpy(env.get_obs()),
             "state": torch.from_numpy(env.get_state()),
@@ -104,7 +104,7 @@ class ParallelRunner:
         if on_step is not None:
             on_step(env, t)
         while True:
-            pre = self._observe()
+            pre = self._observe(env)
             batch.update(_take(pre, rows, n), bs=_index(rows, n), ts=t)
             device = self.args.device       # what the actors read: on the run's device (the env stays numpy)
             inputs = StepInputs(env, pre["obs"].to(device), pre["time"].to(device), pre["avail_actions"].to(device),

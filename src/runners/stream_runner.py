@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from munch import Munch
 
+import envs
 from components.episode_buffer import EpisodeBatch
 from controllers.actors import StepInputs
 from runners.episode_stats import EpisodeResults
@@ -26,68 +27,77 @@ class StreamRunner(ParallelRunner):
     ``batch_size_run`` have (at most ``2 * batch_size_run - 1``). Every episode is its own
     seed's (the train seed stream, in the order episodes start) and is written exactly as the
     parallel runner writes it. ``drain()`` plays the running episodes to their end without
-    starting new ones; the experiment drains before every test, checkpoint and at the end of
-    training, so a checkpoint never holds a running episode and a resumed run goes on exactly.
+    starting new ones; the experiment drains before every checkpoint and at the end of training,
+    so a checkpoint never holds a running episode and a resumed run goes on exactly.
     A test run streams the test episodes the parallel runner's whole batches would play
-    (``test_nepisode`` rounded up to a multiple of ``batch_size_run``, the same seeds) over the
-    envs, all to their end; replay runs are played by the parallel runner. Both need a drained
-    stream.
+    (``test_nepisode`` rounded up to a multiple of ``batch_size_run``, the same seeds) over envs
+    of its own while the training episodes wait: their roles and the actor's per-episode state
+    (``RoleController.episode_state``) are set aside and back. Replay runs are played by the
+    parallel runner and need a drained stream.
     """
 
     def __init__(self, args: Munch, logger=None) -> None:
         super().__init__(args, logger)
-        n, agents = self.batch_size, args.n_agents
-        self.running = np.zeros(n, dtype=bool)        # an episode is in progress in the env (not yet returned)
-        self.steps = np.zeros(n, dtype=np.int64)      # steps played in each env's episode
-        self.returns = np.zeros((n, agents), dtype=np.float64)
-        self.prev_actions = torch.full((n, agents), -1, dtype=torch.long)
-        self.live: EpisodeBatch | None = None
+        self.train_flight: Flight | None = None
+        self.test_flight: Flight | None = None
+        self.flight: Flight | None = None         # the one being played
 
     def setup(self, scheme: dict, groups: dict, preprocess: dict, mac) -> None:
         super().setup(scheme, groups, preprocess, mac)
-        self.live = self.new_batch()
+        n, agents = self.batch_size, self.args.n_agents
+        self.train_flight = Flight(self.env, n, agents, self.new_batch())
+        test_env = envs.REGISTRY[self.args.env](batch_size=n, **self.args.env_args)
+        self.test_flight = Flight(test_env, n, agents, self.new_batch())
+        self.flight = self.train_flight
 
     @property
     def in_flight(self) -> int:
         """Training episodes started and not yet returned."""
-        return int(self.running.sum())
+        return int(self.train_flight.running.sum()) if self.train_flight is not None else 0
 
     def run(self, test_mode: bool = False, on_step=None) -> tuple[EpisodeBatch, EpisodeResults]:
         """Training: the episodes that ended (see the class). Test: the next
         ``ceil(test_nepisode / batch_size_run) * batch_size_run`` test episodes (the ones the
-        parallel runner's whole batches would play), streamed over the envs, all to their end."""
-        if test_mode or on_step is not None:
+        parallel runner's whole batches would play), streamed over envs of their own, all to
+        their end, while the running training episodes wait."""
+        if on_step is not None:
             if self.in_flight:
                 raise RuntimeError(f"StreamRunner: {self.in_flight} training episodes are still running; "
-                                   f"drain() them before a test or replay run")
-            if on_step is not None:
-                return super().run(test_mode, on_step)
-            return self._stream(test_mode=True, budget=-(-self.args.test_nepisode // self.batch_size) * self.batch_size)
-        return self._stream(test_mode=False, budget=None)
+                                   f"drain() them before a replay run")
+            return super().run(test_mode, on_step)
+        if not test_mode:
+            return self._stream(self.train_flight, test_mode=False, budget=None)
+        waiting = self.mac.episode_state()          # the running training episodes' roles and beliefs
+        try:
+            return self._stream(self.test_flight, test_mode=True,
+                                budget=-(-self.args.test_nepisode // self.batch_size) * self.batch_size)
+        finally:
+            self.mac.set_episode_state(waiting)
 
     def drain(self) -> tuple[EpisodeBatch, EpisodeResults]:
         """Play the running training episodes to their end, start none; return them."""
-        return self._stream(test_mode=False, budget=0)
+        return self._stream(self.train_flight, test_mode=False, budget=0)
 
     # ----------------------------------------------------------------------------------
-    def _stream(self, test_mode: bool, budget: int | None) -> tuple[EpisodeBatch, EpisodeResults]:
-        """Play until ``batch_size_run`` episodes have ended (``budget`` None), or start
+    def _stream(self, flight: "Flight", test_mode: bool, budget: int | None) -> tuple[EpisodeBatch, EpisodeResults]:
+        """Play ``flight`` until ``batch_size_run`` episodes have ended (``budget`` None), or start
         ``budget`` episodes and play everything to its end."""
+        self.flight = flight
         parts: list[tuple[EpisodeBatch, EpisodeResults]] = []
         ended = started = 0
         while True:
-            idle = np.flatnonzero(~self.running)
+            idle = np.flatnonzero(~self.flight.running)
             if budget is not None:
                 idle = idle[:max(budget - started, 0)]
             started += self._start(idle, test_mode)
-            if not self.running.any():
+            if not self.flight.running.any():
                 break
             ended += self._advance(parts, test_mode)
             if budget is None and ended >= self.batch_size:
                 break
         if not parts:                                   # drained with nothing running
             agents = self.args.n_agents
-            return self.live[torch.zeros(0, dtype=torch.long)], EpisodeResults(
+            return self.flight.live[torch.zeros(0, dtype=torch.long)], EpisodeResults(
                 np.zeros((0, agents)), np.zeros((0, agents), dtype=np.int64), np.zeros(0, dtype=np.int64))
         return EpisodeBatch.cat([p[0] for p in parts]), EpisodeResults.concat([p[1] for p in parts])
 
@@ -96,8 +106,8 @@ class StreamRunner(ParallelRunner):
         if not len(rows):
             return 0
         seeds = self.episode_seeds(test_mode)[:len(rows)]
-        self.env.core.restart(rows, seeds)
-        if self.running.any():
+        self.flight.env.core.restart(rows, seeds)
+        if self.flight.running.any():
             role_of_slot = self.mac.start_episodes(rows)
         else:                                   # nothing running: every env starts (first call, after a drain)
             role_of_slot = self.mac.init_episode(self.batch_size)[rows]
@@ -105,12 +115,12 @@ class StreamRunner(ParallelRunner):
             self.test_episodes += len(rows)
         else:
             self.train_episodes += len(rows)
-        self.live.clear(torch.from_numpy(rows))
-        self.live.update({"role": torch.from_numpy(role_of_slot)}, bs=torch.from_numpy(rows))
-        self.running[rows] = True
-        self.steps[rows] = 0
-        self.returns[rows] = 0.0
-        self.prev_actions[rows] = -1
+        self.flight.live.clear(torch.from_numpy(rows))
+        self.flight.live.update({"role": torch.from_numpy(role_of_slot)}, bs=torch.from_numpy(rows))
+        self.flight.running[rows] = True
+        self.flight.steps[rows] = 0
+        self.flight.returns[rows] = 0.0
+        self.flight.prev_actions[rows] = -1
         return len(rows)
 
     def _advance(self, parts: list, test_mode: bool) -> int:
@@ -129,21 +139,21 @@ class StreamRunner(ParallelRunner):
         return ended
 
     def _open(self) -> np.ndarray:
-        return self.running & ~self.env.core.done
+        return self.flight.running & ~self.flight.env.core.done
 
     def _learned_in_play(self) -> np.ndarray:
         mac = self.mac
         if mac.learned_role is None:
             return np.zeros(self.batch_size, dtype=bool)
-        return (mac.role_mask(mac.learned_role.name) & self.env.core.alive).any(axis=1)
+        return (mac.role_mask(mac.learned_role.name) & self.flight.env.core.alive).any(axis=1)
 
     def _step(self, stepping: np.ndarray, parts: list, test_mode: bool) -> int:
         """One step of the envs ``stepping`` (bool[B]), the others held; write it, and return the
         episodes that ended with it."""
-        env, mac = self.env, self.mac
+        env, mac = self.flight.env, self.mac
         rows = np.flatnonzero(stepping)
         env.core.suspend(~stepping)
-        pre = self._observe()
+        pre = self._observe(env)
         inputs = self._inputs(pre)
         self._write(pre, rows, mark_filled=True)
         actions, extras = mac.select_actions(inputs, test_mode)
@@ -151,9 +161,9 @@ class StreamRunner(ParallelRunner):
         post = {"actions": torch.from_numpy(actions), "reward": torch.from_numpy(rewards),
                 "terminated": torch.from_numpy(terminated), **extras}
         self._write(post, rows, mark_filled=False)
-        self.prev_actions[rows] = torch.from_numpy(actions[rows])
-        self.returns[rows] += rewards[rows]
-        self.steps[rows] += 1
+        self.flight.prev_actions[rows] = torch.from_numpy(actions[rows])
+        self.flight.returns[rows] += rewards[rows]
+        self.flight.steps[rows] += 1
         finished = rows[env.done[rows]]
         if len(finished):
             parts.append(self._finish(finished, test_mode))
@@ -161,28 +171,42 @@ class StreamRunner(ParallelRunner):
 
     def _inputs(self, observed: dict[str, torch.Tensor]) -> StepInputs:
         device = self.args.device
-        return StepInputs(self.env, observed["obs"].to(device), observed["time"].to(device),
-                          observed["avail_actions"].to(device), self.prev_actions.to(device))
+        return StepInputs(self.flight.env, observed["obs"].to(device), observed["time"].to(device),
+                          observed["avail_actions"].to(device), self.flight.prev_actions.to(device))
 
     def _write(self, data: dict[str, torch.Tensor], rows: np.ndarray, mark_filled: bool) -> None:
         """Write ``data [B,...]`` of envs ``rows`` into their live episodes at each one's own step."""
         index = torch.from_numpy(rows)
-        self.live.update_steps({key: value[index] for key, value in data.items()}, bs=index,
-                               ts=torch.from_numpy(self.steps[rows]), mark_filled=mark_filled)
+        self.flight.live.update_steps({key: value[index] for key, value in data.items()}, bs=index,
+                               ts=torch.from_numpy(self.flight.steps[rows]), mark_filled=mark_filled)
 
     def _finish(self, rows: np.ndarray, test_mode: bool) -> tuple[EpisodeBatch, EpisodeResults]:
         """Write the final observation of the episodes of envs ``rows`` and take them out."""
-        final = self._observe()
+        final = self._observe(self.flight.env)
         self._write(final, rows, mark_filled=True)
         inputs = self._inputs(final)
-        steps = self.steps[rows]
+        steps = self.flight.steps[rows]
         for t in np.unique(steps):
-            self._write_final_extras(self.live, inputs, rows[steps == t], int(t), test_mode)
+            self._write_final_extras(self.flight.live, inputs, rows[steps == t], int(t), test_mode)
         self.mac.end_episodes(rows)
         index = torch.from_numpy(rows)
-        episodes = self.live[index]
-        results = EpisodeResults(self.returns[rows].copy(), self.mac.role_of_slot[rows].copy(), self.steps[rows].copy())
-        self.running[rows] = False
+        episodes = self.flight.live[index]
+        results = EpisodeResults(self.flight.returns[rows].copy(), self.mac.role_of_slot[rows].copy(), self.flight.steps[rows].copy())
+        self.flight.running[rows] = False
         if not test_mode:
-            self.t_env += int(self.steps[rows].sum())
+            self.t_env += int(self.flight.steps[rows].sum())
         return episodes, results
+
+
+class Flight:
+    """The envs of a stream and the episodes running in them: whether each env has one
+    (``running``), its steps and returns so far, the previous actions, and the episodes being
+    written (``live``, one row per env)."""
+
+    def __init__(self, env, n_envs: int, n_agents: int, live: EpisodeBatch) -> None:
+        self.env = env
+        self.running = np.zeros(n_envs, dtype=bool)
+        self.steps = np.zeros(n_envs, dtype=np.int64)
+        self.returns = np.zeros((n_envs, n_agents), dtype=np.float64)
+        self.prev_actions = torch.full((n_envs, n_agents), -1, dtype=torch.long)
+        self.live = live
