@@ -52,7 +52,9 @@ def test_stream_episodes_are_the_parallel_runners_episodes_of_the_same_seeds():
     stream = _runner(StreamRunner, make_args("ppo", roles=roles, runner="stream", batch_size_run=4, buffer_size=8,
                                              seed=3))
     _deterministic_policy(stream.mac)
-    batches = [stream.run()[0] for _ in range(4)] + [stream.drain()[0]]
+    batches = [stream.run()[0] for _ in range(4)]
+    assert [b.batch_size for b in batches] == [4] * 4      # as many per call as the parallel runner gives
+    batches.append(stream.drain()[0])
     assert stream.in_flight == 0
     streamed = EpisodeBatch.cat(batches)
     total = stream.train_episodes
@@ -98,7 +100,9 @@ def test_every_streamed_episode_is_well_formed():
     returns are the summed rewards; no step beyond the end is written."""
     runner = make_experiment("hop", roles=["hop", "NS", "NS", "NS"], runner="stream", batch_size_run=6, buffer_size=12,
                              num_simulations=8, tree_num=1).runner
-    for batch, results in [runner.run(), runner.run(), runner.drain()]:
+    rollouts = [runner.run(), runner.run(), runner.drain()]
+    assert [len(r.lengths) for _, r in rollouts[:2]] == [6, 6]
+    for batch, results in rollouts:
         assert batch.batch_size == len(results.lengths)
         for b, length in enumerate(results.lengths):
             filled = batch["filled"][b, :, 0]

@@ -23,8 +23,9 @@ class StreamRunner(ParallelRunner):
     the envs whose learned agents still play, and a planner's search batch stays near
     ``batch_size_run`` instead of shrinking over a rollout as episodes end at different steps.
 
-    ``run()`` returns the episodes that ended, in the order they ended, once at least
-    ``batch_size_run`` have (at most ``2 * batch_size_run - 1``). Every episode is its own
+    ``run()`` returns ``batch_size_run`` episodes, in the order they ended (as many per learner
+    update as the parallel runner gives; episodes that ended beyond those wait for the next
+    call), ``drain()`` all that are left (up to ``2 * batch_size_run - 1``). Every episode is its own
     seed's (the train seed stream, in the order episodes start) and is written exactly as the
     parallel runner writes it. ``drain()`` plays the running episodes to their end without
     starting new ones; the experiment drains before every checkpoint and at the end of training,
@@ -52,8 +53,11 @@ class StreamRunner(ParallelRunner):
 
     @property
     def in_flight(self) -> int:
-        """Training episodes started and not yet returned."""
-        return int(self.train_flight.running.sum()) if self.train_flight is not None else 0
+        """Training episodes started and not yet returned (running, or ended and waiting)."""
+        flight = self.train_flight
+        if flight is None:
+            return 0
+        return int(flight.running.sum()) + sum(len(p[1].lengths) for p in flight.ended)
 
     def run(self, test_mode: bool = False, on_step=None) -> tuple[EpisodeBatch, EpisodeResults]:
         """Training: the episodes that ended (see the class). Test: the next
@@ -83,23 +87,29 @@ class StreamRunner(ParallelRunner):
         """Play ``flight`` until ``batch_size_run`` episodes have ended (``budget`` None), or start
         ``budget`` episodes and play everything to its end."""
         self.flight = flight
-        parts: list[tuple[EpisodeBatch, EpisodeResults]] = []
-        ended = started = 0
-        while True:
-            idle = np.flatnonzero(~self.flight.running)
+        parts = flight.ended                            # ended episodes not returned yet come first
+        ended = sum(len(p[1].lengths) for p in parts)
+        started = 0
+        while budget is not None or ended < self.batch_size:
+            idle = np.flatnonzero(~flight.running)
             if budget is not None:
                 idle = idle[:max(budget - started, 0)]
             started += self._start(idle, test_mode)
-            if not self.flight.running.any():
+            if not flight.running.any():
                 break
             ended += self._advance(parts, test_mode)
-            if budget is None and ended >= self.batch_size:
-                break
+        flight.ended = []
         if not parts:                                   # drained with nothing running
             agents = self.args.n_agents
-            return self.flight.live[torch.zeros(0, dtype=torch.long)], EpisodeResults(
+            return flight.live[torch.zeros(0, dtype=torch.long)], EpisodeResults(
                 np.zeros((0, agents)), np.zeros((0, agents), dtype=np.int64), np.zeros(0, dtype=np.int64))
-        return EpisodeBatch.cat([p[0] for p in parts]), EpisodeResults.concat([p[1] for p in parts])
+        batch, results = EpisodeBatch.cat([p[0] for p in parts]), EpisodeResults.concat([p[1] for p in parts])
+        if budget is None and ended > self.batch_size:  # exactly batch_size_run; the rest waits for the next call
+            n = self.batch_size
+            flight.ended = [(batch[n:], EpisodeResults(results.returns[n:], results.role_of_slot[n:],
+                                                       results.lengths[n:]))]
+            batch, results = batch[:n], EpisodeResults(results.returns[:n], results.role_of_slot[:n], results.lengths[:n])
+        return batch, results
 
     def _start(self, rows: np.ndarray, test_mode: bool) -> int:
         """New episodes in envs ``rows`` (the next seeds of the train or test stream); returns how many."""
@@ -200,8 +210,8 @@ class StreamRunner(ParallelRunner):
 
 class Flight:
     """The envs of a stream and the episodes running in them: whether each env has one
-    (``running``), its steps and returns so far, the previous actions, and the episodes being
-    written (``live``, one row per env)."""
+    (``running``), its steps and returns so far, the previous actions, the episodes being
+    written (``live``, one row per env), and the episodes that ended and wait to be returned."""
 
     def __init__(self, env, n_envs: int, n_agents: int, live: EpisodeBatch) -> None:
         self.env = env
@@ -210,3 +220,4 @@ class Flight:
         self.returns = np.zeros((n_envs, n_agents), dtype=np.float64)
         self.prev_actions = torch.full((n_envs, n_agents), -1, dtype=torch.long)
         self.live = live
+        self.ended: list[tuple[EpisodeBatch, EpisodeResults]] = []   # ended, not returned yet
