@@ -71,16 +71,12 @@ def role_summary(roles: list[str]) -> str:
 
 
 def check_stream_runner(args: Munch) -> None:
-    """The stream runner restarts single envs' episodes: the actor must support it, and the
-    buffer must hold one call's episodes (up to ``2 * batch_size_run - 1``)."""
+    """The stream runner restarts single envs' episodes: the actor must support it."""
     streaming = sorted(name for name, cls in controllers.REGISTRY.items() if cls.streams)
     if not controllers.REGISTRY[args.actor].streams:
         raise ConfigError(f"runner 'stream' needs an actor that can restart one env's episode while the others "
                           f"run; actor '{args.actor}' cannot. Actors that can: {', '.join(streaming)}; "
                           f"or use runner: parallel")
-    if args.buffer_size < 2 * args.batch_size_run - 1:
-        raise ConfigError(f"runner 'stream' returns up to 2 * batch_size_run - 1 = {2 * args.batch_size_run - 1} "
-                          f"episodes per rollout; buffer_size ({args.buffer_size}) must hold them")
 
 
 def prepare_args(config: dict) -> Munch:

@@ -54,8 +54,9 @@ def test_stream_episodes_are_the_parallel_runners_episodes_of_the_same_seeds():
     _deterministic_policy(stream.mac)
     batches = [stream.run()[0] for _ in range(4)]
     assert [b.batch_size for b in batches] == [4] * 4      # as many per call as the parallel runner gives
-    batches.append(stream.drain()[0])
-    assert stream.in_flight == 0
+    while stream.in_flight:                                 # at most batch_size_run per drain, the rest waits
+        batches.append(stream.drain()[0])
+        assert 1 <= batches[-1].batch_size <= 4
     streamed = EpisodeBatch.cat(batches)
     total = stream.train_episodes
     assert streamed.batch_size == total >= 16
@@ -100,8 +101,10 @@ def test_every_streamed_episode_is_well_formed():
     returns are the summed rewards; no step beyond the end is written."""
     runner = make_experiment("hop", roles=["hop", "NS", "NS", "NS"], runner="stream", batch_size_run=6, buffer_size=12,
                              num_simulations=8, tree_num=1).runner
-    rollouts = [runner.run(), runner.run(), runner.drain()]
-    assert [len(r.lengths) for _, r in rollouts[:2]] == [6, 6]
+    rollouts = [runner.run(), runner.run()]
+    while runner.in_flight:
+        rollouts.append(runner.drain())
+    assert [len(r.lengths) for _, r in rollouts[:2]] == [6, 6] and all(len(r.lengths) <= 6 for _, r in rollouts)
     for batch, results in rollouts:
         assert batch.batch_size == len(results.lengths)
         for b, length in enumerate(results.lengths):
@@ -203,7 +206,6 @@ def test_a_test_run_leaves_the_running_training_episodes_as_they_were():
 
 @pytest.mark.parametrize("overrides, message", [
     (dict(alg="hop_plus", runner="stream"), "actor 'subgoal' cannot"),
-    (dict(alg="hop", runner="stream", batch_size_run=8, buffer_size=12), "buffer_size \\(12\\) must hold"),
 ])
 def test_stream_runner_config_errors(overrides, message):
     alg = overrides.pop("alg")
@@ -253,8 +255,9 @@ def test_restart_gives_the_seeds_episode_and_leaves_the_other_envs_alone():
 @pytest.mark.parametrize("alg", ["direct_om", "hop_plus_mcts", "ppo"])
 def test_every_streaming_actor_trains_drains_and_tests(alg):
     """Each actor that declares ``streams`` runs a stream end to end: rollouts with restarts,
-    a drain (nothing left running), a test run; every returned episode was played to its end."""
-    exp = make_experiment(alg, roles=[alg, "NS", "NH", "RAND"], runner="stream", batch_size_run=4, buffer_size=8,
+    a drain (nothing left running) into a buffer no larger than one rollout, a test run; every
+    returned episode was played to its end."""
+    exp = make_experiment(alg, roles=[alg, "NS", "NH", "RAND"], runner="stream", batch_size_run=4, buffer_size=4,
                           batch_size=4, num_simulations=4, tree_num=1, test_nepisode=4)
     for _ in range(2):
         exp.train_step()

@@ -25,7 +25,8 @@ class StreamRunner(ParallelRunner):
 
     ``run()`` returns ``batch_size_run`` episodes, in the order they ended (as many per learner
     update as the parallel runner gives; episodes that ended beyond those wait for the next
-    call), ``drain()`` all that are left (up to ``2 * batch_size_run - 1``). Every episode is its own
+    call), ``drain()`` at most ``batch_size_run`` of what is left (the experiment calls it until
+    nothing is in flight), so the buffer needs no more room than with the parallel runner. Every episode is its own
     seed's (the train seed stream, in the order episodes start) and is written exactly as the
     parallel runner writes it. ``drain()`` plays the running episodes to their end without
     starting new ones; the experiment drains before every checkpoint and at the end of training,
@@ -79,7 +80,8 @@ class StreamRunner(ParallelRunner):
             self.mac.set_episode_state(waiting)
 
     def drain(self) -> tuple[EpisodeBatch, EpisodeResults]:
-        """Play the running training episodes to their end, start none; return them."""
+        """Play the running training episodes to their end, start none; return at most
+        ``batch_size_run`` of them (the rest wait for the next call)."""
         return self._stream(self.train_flight, test_mode=False, budget=0)
 
     # ----------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ class StreamRunner(ParallelRunner):
             return flight.live[torch.zeros(0, dtype=torch.long)], EpisodeResults(
                 np.zeros((0, agents)), np.zeros((0, agents), dtype=np.int64), np.zeros(0, dtype=np.int64))
         batch, results = EpisodeBatch.cat([p[0] for p in parts]), EpisodeResults.concat([p[1] for p in parts])
-        if budget is None and ended > self.batch_size:  # exactly batch_size_run; the rest waits for the next call
+        if not test_mode and ended > self.batch_size:   # at most batch_size_run; the rest waits for the next call
             n = self.batch_size
             flight.ended = [(batch[n:], EpisodeResults(results.returns[n:], results.role_of_slot[n:],
                                                        results.lengths[n:]))]
