@@ -6,6 +6,9 @@ seconds per iteration of the rollout and of each learner's update.
     python -m benchmarks.bench_train --algs hop_plus hop_plus_wm --envs stag_hunt_small \
         --trained hop_plus=results/models/<run> hop_plus_wm=results/models/<run>             # trained, not fresh
 
+An entry of ``--algs`` may carry overrides of its own, ``ALG+KEY=V[,KEY=V]``, to compare settings
+of one alg interleaved (e.g. ``hop_plus_wm hop_plus_wm+wm_spatial_channels=16``).
+
 ``--trained ALG=DIR`` starts that alg from the latest checkpoint under ``DIR`` (a run's model
 folder) instead of fresh networks: what an iteration costs later in a run, where a planner whose
 co-player model has become decisive may step fewer branches (``wm_coplayer_expectation: top_mass``).
@@ -54,12 +57,22 @@ def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dic
             "overrides": overrides, "trained": trained}
 
 
+def variant(entry: str) -> tuple[str, dict]:
+    """``ALG+KEY=V,KEY=V`` -> (ALG, {KEY: yaml value}); a plain ``ALG`` has no overrides of its own."""
+    from utils.config import parse_yaml
+    alg, _, extra = entry.partition("+")
+    pairs = [item.split("=", 1) for item in extra.split(",") if item]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"bench_train: --algs entry '{entry}': overrides must be KEY=V separated by commas")
+    return alg, {key: parse_yaml(value) for key, value in pairs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--algs", nargs="+", default=["ppo"])
+    parser.add_argument("--algs", nargs="+", default=["ppo"], help="alg configs, each optionally ALG+KEY=V[,KEY=V]")
     parser.add_argument("--envs", nargs="+", default=["stag_hunt_small", "stag_hunt"])
     parser.add_argument("--set", nargs="*", default=[], help="extra overrides key=value (yaml values)")
     parser.add_argument("--repeats", type=int, default=1,
@@ -79,7 +92,9 @@ def main() -> None:
     for _ in range(opts.repeats):
         for env in opts.envs:
             for alg in opts.algs:
-                result = measure(alg, env, opts.batch_size, opts.iterations, overrides, trained.get(alg))
+                name, own = variant(alg)
+                result = measure(name, env, opts.batch_size, opts.iterations, {**overrides, **own}, trained.get(alg))
+                result["alg"] = alg
                 print(json.dumps(result), flush=True)
                 figures.setdefault((alg, env), []).append(result["env_steps_per_s"])
                 first = figures[(opts.algs[0], env)][-1]

@@ -64,29 +64,6 @@ def test_the_looked_up_stem_is_the_convolution_of_the_action_planes(seed, rows, 
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-4) for a, b in zip(*gradients))
 
 
-@settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 10_000), rows=st.integers(1, 6))
-def test_features_and_value_are_the_plain_layers_composed(seed, rows):
-    """The channels-last features and value equal the layers applied as written (relu(stem), then
-    x + relu(block(x)); the value head on pooled trunk features), gradients included."""
-    import torch.nn.functional as F
-    from modules.world_model.spatial import _pooled
-    model, latent = _model_and_obs(seed)
-    generator = torch.Generator().manual_seed(seed)
-    grid = (torch.rand(rows, *latent.shape[1:], generator=generator) < 0.3).float()
-    joint = torch.randint(0, model.n_actions, (rows, model.n_agents), generator=generator)
-    plain = F.relu(model._stem(grid, joint))
-    for block in model.blocks:
-        plain = plain + F.relu(block(plain))
-    features = model._features(grid, joint)
-    assert torch.allclose(features, plain, atol=1e-5)
-    weight = model.blocks[-1].weight
-    grads = [torch.autograd.grad(out.square().sum(), weight)[0] for out in (features, plain)]
-    assert torch.allclose(*grads, rtol=1e-4, atol=1e-4)
-    plain_value = model.value_head(_pooled(model.value_trunk(grid), grid[:, :1]))[..., 0]
-    assert torch.allclose(model.value(2 * grid - 1), plain_value, atol=1e-5)
-
-
 @settings(max_examples=50, deadline=None)
 @given(values=st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=1, max_size=40),
        shift=st.sampled_from([0.0, 0.5, -1.0]))
