@@ -171,6 +171,26 @@ def test_planner_on_the_fitted_model_matches_the_true_simulator(fitted):
     assert compared > 20
 
 
+def test_planning_in_chunks_of_rows_is_the_same_function(fitted):
+    """``LatentModel`` steps and values its branches ``chunk_rows`` at a time; any chunk size gives
+    the same Q, row by row (the h_step tail, with its seeded draws, included)."""
+    exp, _, _ = fitted
+    args = exp.args
+    core = StagHuntCore(4, **args.env_args)
+    core.reset(np.arange(4))
+    simulator = SimulatorModel(core)
+    obs, time, prev, avail = simulator.observe(simulator.root(core, np.arange(4), np.zeros(4, dtype=np.int64),
+                                                              torch.full((4, 2), -1)))
+    for settings in (dict(planner="one_step"), dict(planner="h_step", horizon=3)):
+        q = []
+        for chunk_rows in (1, 5, 10**6):
+            latent = LatentModel(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit, chunk_rows)
+            q.append(WMPlanner(PlannerSettings(**settings)).q(latent, latent.root(obs, time, prev, avail),
+                                                              _uniform_coplayers, torch.Generator().manual_seed(0)))
+        assert torch.isfinite(q[0]).sum() > 4
+        assert all(torch.allclose(q[0], other, atol=1e-5) for other in q[1:])
+
+
 class _NoLeafValue(LatentModel):
     """The learned dynamics with leaf values zero, as the simulator's (value_fn None): the planners then
     compare models of the game only."""

@@ -32,10 +32,12 @@ class LatentModel:
     ``learners.imagination``) and every agent's
     availability is the game's rule applied to it (``grid_rules.avail_from_obs``); without a
     decoder the root's observation and availability are kept. Decoding happens only when a state is
-    observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done)."""
+    observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done).
+    Steps and values run ``chunk_rows`` rows at a time (row by row the same function), so that a
+    chunk's intermediate maps stay in the CPU's cache: the planner steps thousands of branches."""
 
-    def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int) -> None:
-        self.model, self.rules, self.dt = model, rules, 1.0 / episode_limit
+    def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int, chunk_rows: int = 2048) -> None:
+        self.model, self.rules, self.dt, self.chunk_rows = model, rules, 1.0 / episode_limit, chunk_rows
 
     def root(self, obs: torch.Tensor, time: torch.Tensor, prev: torch.Tensor, avail: torch.Tensor) -> LatentState:
         with torch.no_grad():
@@ -47,7 +49,9 @@ class LatentModel:
 
     def step(self, state: LatentState, joint: torch.Tensor) -> tuple[LatentState, torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            latent, reward, done_logit = self.model.step(state.latent, joint)
+            parts = [self.model.step(latent, actions) for latent, actions in
+                     zip(state.latent.split(self.chunk_rows), joint.split(self.chunk_rows))]
+            latent, reward, done_logit = (torch.cat(outputs) for outputs in zip(*parts))
         following = LatentState(latent, state.time + self.dt, joint)
         if not self.model.decodes:
             following.obs, following.avail = state.obs, state.avail
@@ -55,7 +59,7 @@ class LatentModel:
 
     def value(self, state: LatentState) -> torch.Tensor:
         with torch.no_grad():
-            return self.model.value(state.latent)
+            return torch.cat([self.model.value(latent) for latent in state.latent.split(self.chunk_rows)])
 
     def observe(self, state: LatentState):
         if state.obs is None:
