@@ -73,6 +73,7 @@ def main() -> int:
     from learners.world_model_learner import transitions, world_model_losses
     from controllers.wm_actor import build_world_model
     from modules.world_model.grid_rules import grid_rules
+    from modules.world_model.fitted import save_fitted
     from launch import load_config, prepare_args
 
     from utils.config import parse_yaml_value
@@ -129,7 +130,7 @@ def main() -> int:
         json.dump(final, f, indent=1)
     with open(os.path.join(options.out, "curve.json"), "w") as f:
         json.dump(curve, f)
-    torch.save({"config": model.config, "state_dict": model.state_dict()}, os.path.join(options.out, "model.pt"))
+    save_fitted(model, os.path.join(options.out, "model.pt"))
     _plot(curve, names, f"{options.env_config} ({options.latent})", options.out.rstrip("/") + ".png")
     print(json.dumps(final["all"]), flush=True)
     return 0

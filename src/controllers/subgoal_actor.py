@@ -16,6 +16,9 @@ from modules.opponent_models import MOA, OMGPosterior, StateVAE
 from modules.opponent_models.configs import moa_config, omg_config, vae_config
 from modules.opponent_models.ego import coplayer_slots
 from modules.opponent_models.saving import check_saved, load_into
+from modules.world_model.config import world_model_config
+from modules.world_model.fitted import read_fitted
+from utils.errors import ConfigError
 from utils.seeding import SEED_OFFSETS
 
 
@@ -51,6 +54,10 @@ def check_pretrained(args: Munch) -> None:
     configs = {"vae": vae_config, "moa": moa_config}
     for name, directory, key in pretrained_paths(args):
         check_saved(configs[name](args), directory, name, key)
+    if args.wm_load_path:
+        if "world_model" not in args.learners:
+            raise ConfigError(f"wm_load_path is set, but this run trains no world model (learners: {list(args.learners)})")
+        read_fitted(args.wm_load_path, world_model_config(args))
 
 
 class SubgoalActor(Actor):

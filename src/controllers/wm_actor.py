@@ -19,6 +19,7 @@ from controllers.subgoal_inputs import active_policy_inputs, subgoal_fields
 from modules.opponent_models.ego import ego_slots, onehot_or_zero
 from modules.world_model import REGISTRY as WORLD_MODELS
 from modules.world_model.config import world_model_config
+from modules.world_model.fitted import load_fitted
 from modules.world_model.grid_rules import grid_rules
 from planners.wm_models import LatentModel
 from planners.wm_planner import PlannerSettings, WMPlanner
@@ -30,12 +31,16 @@ EXPLORATION = ("softmax", "epsilon")
 
 
 def build_world_model(args: Munch) -> torch.nn.Module:
-    """A fresh ``wm_latent`` world model (under a forked RNG, so the other modules see the same random stream)."""
+    """The ``wm_latent`` world model: fresh (under a forked RNG, so the other modules see the same
+    random stream), or the fitted one in ``wm_load_path``."""
     if args.wm_latent not in WORLD_MODELS:
         raise ConfigError(f"wm_latent: '{args.wm_latent}' is unknown; allowed: {', '.join(WORLD_MODELS)}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.seed + SEED_OFFSETS["world_model"])
-        return WORLD_MODELS[args.wm_latent](world_model_config(args)).to(args.device)
+        model = WORLD_MODELS[args.wm_latent](world_model_config(args))
+    if args.wm_load_path:
+        load_fitted(model, args.wm_load_path)
+    return model.to(args.device)
 
 
 def planner_settings(args: Munch) -> PlannerSettings:

@@ -267,6 +267,7 @@ KEYS: list[ConfigKey] = [
     Str("wm_explore", registry="wm_explore"),
     Float("wm_temperature", 0.0, 1e6, low_open=True),
     Prob("wm_epsilon"),
+    Path("wm_load_path"),
     Float("real_ratio", 0.0, 1.0, low_open=True),
     Int("imagine_horizon", 1, 10**6),
 ]

@@ -1,0 +1,37 @@
+"""Starting a run's world model from one fitted offline (``wm_load_path``: a ``model.pt`` written by
+``scripts/fit_world_model.py``), refused before the run starts when it does not fit the run."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from utils.errors import ConfigError
+from utils.safe_load import read_torch
+
+KEY = "wm_load_path"
+
+
+def save_fitted(model: torch.nn.Module, path: str) -> None:
+    """Write ``model`` (its ``config`` and weights) to ``path``, the file ``wm_load_path`` reads."""
+    torch.save({"config": model.config, "state_dict": model.state_dict()}, path)
+
+
+def read_fitted(path: str, config: dict) -> dict:
+    """The state dict saved in ``path``; ConfigError unless it is a fitted world model whose config
+    (kind, env, shapes, widths) equals ``config``, the one this run builds."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"{KEY}: '{path}' is not a file (expected a model.pt written by scripts/fit_world_model.py)")
+    saved = read_torch(path, KEY)
+    if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict) or "state_dict" not in saved:
+        raise ConfigError(f"{KEY}: '{path}' does not hold a fitted world model ({{'config', 'state_dict'}})")
+    differ = {k: (saved["config"].get(k), v) for k, v in config.items() if saved["config"].get(k) != v}
+    if differ:
+        text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
+        raise ConfigError(f"{KEY}: the world model in '{path}' is incompatible with this run: {text}")
+    return saved["state_dict"]
+
+
+def load_fitted(model: torch.nn.Module, path: str) -> None:
+    """Load the fitted world model in ``path`` into ``model`` (its ``config`` must match)."""
+    model.load_state_dict(read_fitted(path, model.config))
