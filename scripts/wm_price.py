@@ -93,7 +93,7 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
     def value_fn(obs, _time):
         with torch.no_grad():
             return model.value(model.encode(obs))
-    latent = LatentModel(model, grid_rules(args), args.episode_limit)
+    latent = LatentModel(model, grid_rules(args), args.episode_limit, args.wm_chunk_rows)
     simulator = SimulatorModel(core, value_fn)
     generator = torch.Generator().manual_seed(seed)
     prev = np.full((episodes, n), -1, dtype=np.int64)

@@ -66,7 +66,7 @@ class WMPlannerActor(Actor):
         self.models = build_opponent_models(args)
         self.world_model = build_world_model(args)
         self.planner = WMPlanner(planner_settings(args))
-        self.latent = LatentModel(self.world_model, grid_rules(args), args.episode_limit)
+        self.latent = LatentModel(self.world_model, grid_rules(args), args.episode_limit, args.wm_chunk_rows)
         self.history = SubgoalHistory.of(self.models, args)
 
     @classmethod

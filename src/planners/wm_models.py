@@ -33,10 +33,11 @@ class LatentModel:
     availability is the game's rule applied to it (``grid_rules.avail_from_obs``); without a
     decoder the root's observation and availability are kept. Decoding happens only when a state is
     observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done).
-    Steps and values run ``chunk_rows`` rows at a time (row by row the same function), so that a
-    chunk's intermediate maps stay in the CPU's cache: the planner steps thousands of branches."""
+    Steps and values run ``chunk_rows`` rows at a time (``wm_chunk_rows``; row by row the same
+    function), so that a chunk's intermediate maps stay in the CPU's cache: the planner steps
+    thousands of branches per call."""
 
-    def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int, chunk_rows: int = 2048) -> None:
+    def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int, chunk_rows: int = 4096) -> None:
         self.model, self.rules, self.dt, self.chunk_rows = model, rules, 1.0 / episode_limit, chunk_rows
 
     def root(self, obs: torch.Tensor, time: torch.Tensor, prev: torch.Tensor, avail: torch.Tensor) -> LatentState:

@@ -264,6 +264,7 @@ KEYS: list[ConfigKey] = [
     Str("wm_coplayer_expectation", registry="wm_expectation"),
     Int("wm_samples", 1, 10**6),
     Float("wm_mass", 0.0, 1.0, low_open=True),
+    Int("wm_chunk_rows", 1, 10**9),
     Str("wm_explore", registry="wm_explore"),
     Float("wm_temperature", 0.0, 1e6, low_open=True),
     Prob("wm_epsilon"),

@@ -9,10 +9,6 @@ put, a capture removes prey and capturers). Done is read from what the predicted
 per channel (the agent gone, no prey left). The reward comes from learned per-cell rules read
 where agents stand (``_reward``): what a cell pays depends only on what lies on it, the agent's
 own action and how many agents there play it, and which actions are played there.
-
-Speed (the planner steps thousands of branches per decision): the convolutions of 0/1 inputs
-(the stem over the grid and the action planes, the value's trunk) are sums of looked-up kernel
-responses of the set cells, and the feature maps are channels-last; both give the same function.
 """
 from __future__ import annotations
 
@@ -27,10 +23,8 @@ SKIP_INIT = 4.0      # initial weight of the current grid in the next grid's log
 
 
 def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
-    """Cell features ``[M,cells,F]`` -> ``[M,3F]``: at the agent's own cell (``own [M,cells]``, zero
-    when absent), mean, max."""
-    at_own = torch.bmm(own[:, None, :], features)[:, 0]
-    return torch.cat([at_own, features.mean(1), features.amax(1)], dim=-1)
+    """``[M,F,H,W]`` -> ``[M,3F]``: at the agent's own cell (``own [M,1,H,W]``, zero when absent), mean, max."""
+    return torch.cat([(features * own).sum((2, 3)), features.mean((2, 3)), features.amax((2, 3))], dim=-1)
 
 
 def _per_distinct_row(rule: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -49,36 +43,6 @@ def _per_distinct_row(rule: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     first = torch.zeros(len(distinct), dtype=torch.long, device=inputs.device).scatter_(
         0, inverse, torch.arange(len(key), device=inputs.device))                    # one row of each
     return rule(inputs[first])[inverse]
-
-
-def _one_hot_responses(weight: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Kernels ``[F,P,k,k]`` -> ``[P*cells, H*W*F]``: row ``p*cells + cell`` is the zero-padded
-    convolution of a one-hot plane at ``cell`` on input plane ``p``, cell-major and channel-minor
-    (the channels-last order); differentiable in ``weight``."""
-    out_planes, in_planes = weight.shape[:2]
-    cells = height * width
-    one_hot = torch.eye(cells, dtype=weight.dtype, device=weight.device).view(cells, 1, height, width)
-    kernels = weight.transpose(0, 1).reshape(in_planes * out_planes, 1, *weight.shape[2:])
-    table = F.conv2d(one_hot, kernels, padding=weight.shape[-1] // 2)             # [cells, P*F, H, W]
-    table = table.view(cells, in_planes, out_planes, cells).permute(1, 0, 3, 2)     # [P, cells, H*W, F]
-    return table.reshape(in_planes * cells, cells * out_planes)
-
-
-def _set_cells(bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The set cells of the 0/1 grid ``bits [M,P,H,W]`` as (row, plane, cell) in row-major order,
-    and each row's offset into them (the bags of ``embedding_bag``)."""
-    row, plane, cell = torch.nonzero(bits.flatten(2) > 0, as_tuple=True)
-    counts = torch.bincount(row, minlength=bits.shape[0])
-    return row, plane, cell, counts.cumsum(0) - counts
-
-
-def _conv_of_set_cells(table: torch.Tensor, index: torch.Tensor, offsets: torch.Tensor,
-                       bias: torch.Tensor) -> torch.Tensor:
-    """``[M,cells,F]``: per row, the bias plus the sum of the ``table`` rows (``_one_hot_responses``)
-    at ``index`` (one bag per row, starting at ``offsets``): the convolution of a 0/1 input, cell
-    by cell, at the cost of a handful of lookups per row."""
-    summed = F.embedding_bag(index, table, offsets, mode="sum")                       # [M, cells*F]
-    return summed.view(len(offsets), -1, len(bias)) + bias
 
 
 def _cell_rule(inputs: int, hidden: int) -> nn.Sequential:
@@ -118,22 +82,29 @@ class SpatialWorldModel(nn.Module):
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         return latent
 
+    def _action_planes(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        """``[M,N,A,H,W]``: agent k's own-cell plane times one-hot(a_k)."""
+        onehot = F.one_hot(joint, self.n_actions).to(grid.dtype)                     # [M,N,A]
+        return grid[:, :self.n_agents, None] * onehot[..., None, None]
+
     def _stem(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
-        """``self.stem`` applied to ``[grid, action planes]`` (agent k's own-cell plane times
-        one-hot(a_k), ``N*A`` planes), without convolving anything: both inputs are 0/1, so the
-        convolution is the sum of the kernels of their set cells, looked up per (plane, cell)
-        (``_sum_of_set_cells``). The same function, several times faster than the convolution."""
+        """``self.stem`` applied to ``[grid, action planes]``, without convolving the ``N*A`` planes,
+        which hold one kernel per occupied agent cell: the grid's channels are convolved, and for
+        every cell agent k occupies the convolution of a one-hot plane at that cell on channel
+        (k, a_k) is looked up in a table of all (agent, action, cell) (summed per row by
+        ``embedding_bag``). The same sum, about 2.5x faster than convolving the planes."""
         rows, channels, height, width = grid.shape
         n, cells = self.n_agents, height * width
-        table = _one_hot_responses(self.stem.weight, height, width)                # [(C+N*A)*cells, H*W*F]
-        row, plane, cell, _ = _set_cells(grid)
-        acting = plane < n                                                             # agent k's cell: plane (k, a_k)
-        action_plane = channels + plane[acting] * self.n_actions + joint[row[acting], plane[acting]]
-        index = torch.cat([plane * cells + cell, action_plane * cells + cell[acting]])
-        order = torch.sort(torch.cat([row, row[acting]]), stable=True).indices        # one bag per row, in order
-        counts = torch.bincount(row, minlength=rows) + torch.bincount(row[acting], minlength=rows)
-        out = _conv_of_set_cells(table, index[order], counts.cumsum(0) - counts, self.stem.bias)
-        return out.view(rows, height, width, -1).permute(0, 3, 1, 2)                 # channels-last [M,F,H,W]
+        out = F.conv2d(grid, self.stem.weight[:, :channels], self.stem.bias, padding=1)
+        kernels = self.stem.weight[:, channels:].transpose(0, 1).reshape(n * self.n_actions * out.shape[1], 1, 3, 3)
+        one_hot = torch.eye(cells, dtype=grid.dtype, device=grid.device).view(cells, 1, height, width)
+        table = F.conv2d(one_hot, kernels, padding=1)                                  # [cells, N*A*F, H, W]
+        table = table.view(cells, n * self.n_actions, -1).transpose(0, 1).reshape(n * self.n_actions * cells, -1)
+        row, agent, cell = torch.nonzero(grid[:, :n].flatten(2) > 0, as_tuple=True)    # row-major: bags in order
+        index = (agent * self.n_actions + joint[row, agent]) * cells + cell
+        counts = torch.bincount(row, minlength=rows)
+        planes = F.embedding_bag(index, table, counts.cumsum(0) - counts, mode="sum")  # [M, F*H*W]
+        return out + planes.view_as(out)
 
     def _features(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
         x = F.relu(self._stem(grid, joint))
@@ -147,16 +118,17 @@ class SpatialWorldModel(nn.Module):
             raise ValueError(f"SpatialWorldModel.step: joint must be int64 [M,{self.n_agents}], got {joint.dtype} "
                              f"{list(joint.shape)}")
         grid = (latent > 0).to(latent.dtype)
+        planes = self._action_planes(grid, joint)
         features = self._features(grid, joint)
         following = self.grid_head(features) + self.skip[:, None, None] * (2 * grid - 1)
-        return following, self._reward(grid, joint), self._done(following)
+        return following, self._reward(grid, planes, joint), self._done(following)
 
     def _done(self, following: torch.Tensor) -> torch.Tensor:
         """Done logit from what the predicted next grid holds per channel (the agent gone, no prey
         left): a function of the outcome, not of how the step got there."""
         return self.done_head(torch.sigmoid(following.detach()).sum((2, 3)))[..., 0]
 
-    def _reward(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+    def _reward(self, grid: torch.Tensor, planes: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
         """Two learned per-cell rules, read where agents stand (nothing happens where nobody acts).
         The pot at the agent's own cell sees what lies there, the agent's action and how many agents
         there play it, and is divided among them (a stag's or hare's value, a removal's cost: the games
@@ -169,9 +141,7 @@ class SpatialWorldModel(nn.Module):
         cells = grid.flatten(2)                                                         # [M,C,HW]
         agents = cells[:, :n]
         present, where = agents.amax(-1), agents.argmax(-1)                             # [M,N] each
-        # agents there playing each action: sum over agents l set on agent k's cell of one-hot(a_l)
-        sharing = agents.gather(2, where[:, None].expand(-1, n, -1))                     # [M,N(l),N(k)]
-        per_action = torch.einsum("mla,mlk->mak", F.one_hot(joint, self.n_actions).to(grid.dtype), sharing)
+        per_action = planes.sum(1).flatten(2).gather(2, where[:, None].expand(-1, self.n_actions, -1))  # [M,A,N]
         on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
         own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
         sharers = (per_action[..., 0] * own_action).sum(1, keepdim=True).clamp(min=1.0)  # [M,1], the agent included
@@ -185,13 +155,4 @@ class SpatialWorldModel(nn.Module):
     def value(self, latent: torch.Tensor) -> torch.Tensor:
         """V ``[M]`` of the (binarised) grid."""
         grid = (latent > 0).to(latent.dtype)
-        return self.value_head(_pooled(self._value_features(grid), grid[:, 0].flatten(1)))[..., 0]
-
-    def _value_features(self, grid: torch.Tensor) -> torch.Tensor:
-        """``self.value_trunk(grid)`` of the 0/1 ``grid`` as ``[M,cells,F]``, its convolution summed
-        from looked-up kernels."""
-        conv = self.value_trunk[0]
-        height, width = grid.shape[2:]
-        _, plane, cell, offsets = _set_cells(grid)
-        table = _one_hot_responses(conv.weight, height, width)
-        return F.relu(_conv_of_set_cells(table, plane * height * width + cell, offsets, conv.bias))
+        return self.value_head(_pooled(self.value_trunk(grid), grid[:, :1]))[..., 0]
