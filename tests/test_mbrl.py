@@ -93,6 +93,8 @@ def test_ppo_trains_on_real_plus_imagined_episodes():
     real = exp.buffer.sample_latest(8)
     real_rows = masks.agent_mask(real)[..., 0] * (real["role"][..., 0] == 0)[:, None, :]
     assert stats["ppo_samples"] > float(real_rows.sum())
+    assert stats["ppo_updates"] == 1 * 2                                               # ppo_epochs x ppo_minibatches:
+                                                                                       # imagined rows enlarge the minibatches
     assert torch.isfinite(torch.tensor(stats["ppo_policy_loss"]))
 
 

@@ -97,6 +97,7 @@ class PPOLearner(Learner):
                 updates += 1
         result = {f"ppo_{k}": v / updates for k, v in totals.items()}
         result["ppo_samples"] = float(n_samples)
+        result["ppo_updates"] = float(updates)
         result["ppo_updates_per_env_step"] = updates / max(1, env_steps)
         result["ppo_explained_variance"] = explained_variance(data["old_value"], data["returns"])
         return result
