@@ -31,7 +31,7 @@ def test_batched_search_gives_the_reference_visit_counts(stag_move):
     visits, sums, lower, upper = reference_search(core, env_idx, slot_idx, goals, models, settings,
                                                   np.random.default_rng(0))
     np.testing.assert_array_equal(result.visits, visits)
-    np.testing.assert_allclose(result.q, root_q(visits, sums, result.avail, lower, upper))
+    np.testing.assert_allclose(result.q, root_q(visits, sums, lower, upper))
     assert (result.visits.sum(axis=-1) == 25).all()
 
 
@@ -63,10 +63,33 @@ def test_leaving_agent_is_terminal_and_root_q_averages_trees():
     assert q.argmax() == RIGHT and 0 < q[RIGHT] <= 1   # RIGHT, HARE; then the agent left: terminal
     visits = np.array([[[2, 0, 1], [0, 0, 3]]], dtype=float)
     sums = np.array([[[4, 0, 3], [0, 0, 9]]], dtype=float)
-    avail = np.array([[True, True, True]])
     lower, upper = np.array([[0.0, 1.0]]), np.array([[4.0, 3.0]])
     # tree 0: Q 2, -, 3 -> 0.5, -, 0.75; tree 1: Q -, -, 3 -> 1.0; averaged over the trees that visited
-    np.testing.assert_allclose(root_q(visits, sums, avail, lower, upper), [[0.5, 0.5, 0.875]])  # unvisited: lowest
+    np.testing.assert_allclose(root_q(visits, sums, lower, upper), [[0.5, 0.0, 0.875]])  # unvisited: 0
+
+
+class _SharpPrior(IntegerModels):
+    """A trained-looking prior: all but certain of STAG where it is available, else of RIGHT."""
+
+    def prior_value(self, obs, time, slot):
+        logits = np.zeros((len(obs), self.shape[2]))
+        logits[:, RIGHT], logits[:, STAG] = 20.0, 40.0
+        return logits, np.zeros(len(obs))
+
+
+def test_sampled_acting_follows_a_search_that_spent_every_simulation_on_one_action():
+    # "1S2": RIGHT onto the stag, then STAG with the co-player who walks onto it (goal 0); the sharp
+    # prior sends every simulation of every tree down RIGHT. The acting softmax must play it, not
+    # treat the never-tried STAY as its equal (the old fill of unvisited actions with the lowest
+    # visited Q tied them, and a trained HOP sampled uniformly wherever its prior was sure).
+    core = _core(1, n_agents=2, layout=["1S2"], seed=0)
+    models = _SharpPrior(core.obs_shape, 2, 2, 7, flat_prior=True, stag_move=LEFT)
+    goals = DiscreteTreeGoals(models.coplayer_logits, np.zeros((1, 5, 2), dtype=np.int64))
+    result = BatchedMCTS(core, models, SearchSettings(200, 5, 1.25, 0.95)).search(
+        core, np.array([0]), np.array([0]), goals, torch.Generator().manual_seed(0))
+    assert result.visits[0, :, RIGHT].sum() == result.visits.sum() and result.avail[0, STAY]
+    acting = masked_softmax(10.0 * result.q, result.avail)[0]
+    assert acting[RIGHT] > 0.99 and result.greedy()[0] == RIGHT
 
 
 def test_unvisited_edges_take_the_first_play_value_and_ties_break_by_prior_then_seeded_draw():

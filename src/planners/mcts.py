@@ -94,8 +94,8 @@ class SearchModels(Protocol):
 @dataclass
 class SearchResult:
     """Root statistics of one search: ``q [M,A]``, each tree's root Q on its normalised scale
-    averaged over the trees that visited the action (actions no tree visited get the row's lowest
-    visited Q), ``visits [M,T,A]``, ``avail [M,A]``."""
+    averaged over the trees that visited the action (0, the bottom of that scale, for actions no
+    tree visited), ``visits [M,T,A]``, ``avail [M,A]``."""
 
     q: np.ndarray
     visits: np.ndarray
@@ -121,18 +121,17 @@ def normalise(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.nd
     return np.where(spread, (values - lower) / np.where(spread, span, 1.0), 0.0)
 
 
-def root_q(visits: np.ndarray, value_sums: np.ndarray, avail: np.ndarray, lower: np.ndarray,
-           upper: np.ndarray) -> np.ndarray:
+def root_q(visits: np.ndarray, value_sums: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Root Q ``[M,A]``: each tree's Q ``[M,T,A]`` normalised with its bounds ``[M,T]``, averaged
-    over the trees that visited each action."""
+    over the trees that visited each action. An action no tree visited gets 0, the lowest value
+    its trees have seen: the search did not judge it worth one simulation. (Filling it with the
+    lowest *visited* Q instead ties every action whenever a sharp prior sends all simulations down
+    one edge, and the softmax acting then plays uniformly at random.)"""
     seen = visits > 0
     raw = np.divide(value_sums, visits, out=np.zeros_like(value_sums), where=seen)
     q_tree = np.where(seen, normalise(raw, lower[..., None], upper[..., None]), 0.0)
     count = seen.sum(axis=1)
-    q = np.divide(q_tree.sum(axis=1), count, out=np.zeros(count.shape), where=count > 0)
-    visited = (count > 0) & avail
-    lowest = np.where(visited, q, np.inf).min(axis=1, keepdims=True)
-    return np.where(visited, q, np.where(np.isfinite(lowest), lowest, 0.0))
+    return np.divide(q_tree.sum(axis=1), count, out=np.zeros(count.shape), where=count > 0)
 
 
 class BatchedMCTS:
@@ -218,7 +217,7 @@ class BatchedMCTS:
         root_visits = self.visits[roots].reshape(m, t, -1)
         root_sums = self.value_sums.reshape(-1, self.n_actions)[roots].reshape(m, t, -1)
         avail = self.node_avail[roots[::t], slot_idx]
-        q = root_q(root_visits, root_sums, avail, self.lower.reshape(m, t), self.upper.reshape(m, t))
+        q = root_q(root_visits, root_sums, self.lower.reshape(m, t), self.upper.reshape(m, t))
         return SearchResult(q, root_visits, avail)
 
     def _simulate(self, generator: torch.Generator) -> None:
