@@ -31,6 +31,18 @@ def test_hop_train_step_writes_mcts_policy_and_belief_at_every_step():
     assert any(key.startswith("inter_om_prior_NS_") for key in exp.learner_stats)
 
 
+def test_training_decisions_log_whether_the_search_tried_one_action_and_how_sure_the_acting_was():
+    exp = make_experiment("hop", roles=["hop", "NS", "NH", "hop"], runner="parallel", **SMALL)
+    exp.train_step()
+    batch = exp.buffer.sample_latest(4)
+    acting = (masks.agent_mask(batch)[..., 0] > 0) & (batch["role"][:, None, :, 0] == 0)
+    visits = batch["mcts_policy"][:, :-1][acting]                     # root visit distributions
+    one_action, top = exp.learner_stats["search_one_action"], exp.learner_stats["acting_top_prob"]
+    assert len(one_action) == len(top) == int(acting.sum())           # one entry per training decision
+    assert sum(one_action) == int(((visits > 0).sum(-1) == 1).sum())
+    assert all(0.0 < p <= 1.0 for p in top)
+
+
 def test_q_softmax_target_writes_the_acting_distribution():
     exp = make_experiment("hop", roles=["hop", "NS", "NH", "hop"], mcts_policy_target="q_softmax", **SMALL)
     exp.train_step()

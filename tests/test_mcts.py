@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from controllers.search_acting import acting_diagnostics
 from envs.grid_core import STAY
 from envs.stag_hunt import HARE, STAG, StagHuntCore
 from planners.mcts import BatchedMCTS, SearchSettings, masked_softmax, root_q
@@ -88,8 +89,10 @@ def test_sampled_acting_follows_a_search_that_spent_every_simulation_on_one_acti
     result = BatchedMCTS(core, models, SearchSettings(200, 5, 1.25, 0.95)).search(
         core, np.array([0]), np.array([0]), goals, torch.Generator().manual_seed(0))
     assert result.visits[0, :, RIGHT].sum() == result.visits.sum() and result.avail[0, STAY]
-    acting = masked_softmax(10.0 * result.q, result.avail)[0]
-    assert acting[RIGHT] > 0.99 and result.greedy()[0] == RIGHT
+    acting = masked_softmax(10.0 * result.q, result.avail)
+    assert acting[0, RIGHT] > 0.99 and result.greedy()[0] == RIGHT
+    stats = acting_diagnostics(result, acting)                         # what a training run logs
+    assert stats["search_one_action"][0] == 1.0 and stats["acting_top_prob"][0] > 0.99
 
 
 def test_unvisited_edges_take_the_first_play_value_and_ties_break_by_prior_then_seeded_draw():

@@ -31,11 +31,20 @@ def check_policy_target(args: Munch) -> None:
 
 
 def act_on_search(result: SearchResult, args: Munch, greedy: bool,
-                  generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Actions ``[M]`` and the prior's training target ``[M,A]`` from one search."""
+                  generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Actions ``[M]``, the prior's training target ``[M,A]`` and per-decision diagnostics
+    (``acting_diagnostics``) from one search."""
     acting = masked_softmax(args.q_temperature * result.q, result.avail)
     if greedy:
         actions = result.greedy()
     else:
         actions = torch.multinomial(torch.from_numpy(acting), 1, generator=generator)[:, 0].numpy()
-    return actions, POLICY_TARGETS[args.mcts_policy_target](result, acting)
+    return actions, POLICY_TARGETS[args.mcts_policy_target](result, acting), acting_diagnostics(result, acting)
+
+
+def acting_diagnostics(result: SearchResult, acting: np.ndarray) -> dict[str, np.ndarray]:
+    """Per decision ``[M]``: ``search_one_action`` (1 when every tree spent every simulation on
+    one root action, as a sharp prior makes it) and ``acting_top_prob`` (the largest probability
+    of the acting softmax). Together they show whether the acting follows a confident search."""
+    tried = (result.visits.sum(axis=1) > 0).sum(axis=1)
+    return {"search_one_action": (tried == 1).astype(np.float64), "acting_top_prob": acting.max(axis=1)}

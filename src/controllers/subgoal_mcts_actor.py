@@ -53,6 +53,7 @@ class SubgoalMCTSActor(Actor):
         self.models = TorchSearchModels(self.policy, None, args.device)
         self.planner: BatchedMCTS | None = None
         self.last_goals = None  # the TreeGoals of the latest search (tests read its counters)
+        self.diagnostics: dict[str, list[float]] = {}  # training decisions' acting_diagnostics
         self.history = SubgoalHistory(self.omg, args.n_agents, args.device)
 
     @classmethod
@@ -73,6 +74,10 @@ class SubgoalMCTSActor(Actor):
 
     def set_episode_state(self, state: tuple[torch.Tensor, torch.Tensor]) -> None:
         self.history.hidden, self.history.prev_x = state
+
+    def episode_stats(self) -> dict[str, list[float]]:
+        stats, self.diagnostics = self.diagnostics, {}
+        return stats
 
     def root_posterior(self, inputs: StepInputs, env_idx: torch.Tensor, slot_idx: torch.Tensor) -> RootPosterior:
         """Advance the rows' real OMG_AM history by this step and return the posterior at the roots."""
@@ -99,6 +104,9 @@ class SubgoalMCTSActor(Actor):
             planned = RootPosterior(root.x[index], root.cond[index], root.mu[index], root.log_var[index])
             self.last_goals = make_subgoal_goals(self.args.goal_update, self.omg, self.coplayer, planned, sample)
             result = self.planner.search(core, envs[rows], slots[rows], self.last_goals, generator)
-            actions[rows], policy[rows] = act_on_search(result, self.args, not sample, generator)
+            actions[rows], policy[rows], stats = act_on_search(result, self.args, not sample, generator)
+            if not test_mode:
+                for key, values in stats.items():
+                    self.diagnostics.setdefault(key, []).extend(values.tolist())
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "subgoal": subgoal,
                                            "infer_mu": root.mu.cpu(), "infer_log_var": root.log_var.cpu()}
