@@ -168,10 +168,8 @@ class MCTSActor(Actor):
             self.planned_decisions += len(rows)
             self.search_calls += 1
             greedy = test_mode and self.args.test_greedy
-            actions[rows], policy[rows], stats = act_on_search(result, self.args, greedy, generator)
-            if not test_mode:
-                for key, values in stats.items():
-                    self.diagnostics.setdefault(key, []).extend(values.tolist())
+            actions[rows], policy[rows] = act_on_search(result, self.args, greedy, generator,
+                                                        None if test_mode else self.diagnostics)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "belief": belief}
 
     def observe(self, inputs: StepInputs, actions: np.ndarray, test_mode: bool) -> None:

@@ -30,16 +30,19 @@ def check_policy_target(args: Munch) -> None:
                           f"{', '.join(POLICY_TARGETS)}")
 
 
-def act_on_search(result: SearchResult, args: Munch, greedy: bool,
-                  generator: torch.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Actions ``[M]``, the prior's training target ``[M,A]`` and per-decision diagnostics
-    (``acting_diagnostics``) from one search."""
+def act_on_search(result: SearchResult, args: Munch, greedy: bool, generator: torch.Generator,
+                  diagnostics: dict[str, list[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Actions ``[M]`` and the prior's training target ``[M,A]`` from one search; with
+    ``diagnostics`` (a training step's), each decision's ``acting_diagnostics`` are appended to it."""
     acting = masked_softmax(args.q_temperature * result.q, result.avail)
     if greedy:
         actions = result.greedy()
     else:
         actions = torch.multinomial(torch.from_numpy(acting), 1, generator=generator)[:, 0].numpy()
-    return actions, POLICY_TARGETS[args.mcts_policy_target](result, acting), acting_diagnostics(result, acting)
+    if diagnostics is not None:
+        for key, values in acting_diagnostics(result, acting).items():
+            diagnostics.setdefault(key, []).extend(values.tolist())
+    return actions, POLICY_TARGETS[args.mcts_policy_target](result, acting)
 
 
 def acting_diagnostics(result: SearchResult, acting: np.ndarray) -> dict[str, np.ndarray]:

@@ -104,9 +104,7 @@ class SubgoalMCTSActor(Actor):
             planned = RootPosterior(root.x[index], root.cond[index], root.mu[index], root.log_var[index])
             self.last_goals = make_subgoal_goals(self.args.goal_update, self.omg, self.coplayer, planned, sample)
             result = self.planner.search(core, envs[rows], slots[rows], self.last_goals, generator)
-            actions[rows], policy[rows], stats = act_on_search(result, self.args, not sample, generator)
-            if not test_mode:
-                for key, values in stats.items():
-                    self.diagnostics.setdefault(key, []).extend(values.tolist())
+            actions[rows], policy[rows] = act_on_search(result, self.args, not sample, generator,
+                                                        None if test_mode else self.diagnostics)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "subgoal": subgoal,
                                            "infer_mu": root.mu.cpu(), "infer_log_var": root.log_var.cpu()}
