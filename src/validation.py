@@ -33,6 +33,7 @@ _REGISTRY_SOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "policy_input": ("controllers.subgoal_inputs", "POLICY_INPUTS", ()),
     "wm_loss": ("learners.world_model_learner", "WM_LOSSES", ()),
     "wm_latent": ("modules.world_model", "REGISTRY", ()),
+    "wm_spatial_fusion": ("modules.world_model.spatial", "FUSIONS", ()),
     "wm_reward_loss": ("learners.world_model_learner", "REWARD_LOSSES", ()),
     "wm_planner": ("planners.wm_planner", "PLANNERS", ()),
     "wm_expectation": ("planners.wm_planner", "EXPECTATIONS", ()),

@@ -21,7 +21,7 @@ from planners.wm_planner import PlannerSettings, WMPlanner
 from utils.errors import ConfigError
 
 RIGHT_ACTION = 3
-UPDATES = 400
+UPDATES = {"stem": 400, "late": 800}
 TINY = dict(env_args__layout=["1.H", "S.2"], env_args__n_agents=2, env_args__episode_limit=8,
             roles=["hop_plus_wm", "RAND"], batch_size_run=32, buffer_size=64, batch_size=64, test_nepisode=32,
             conv_channels=[16], wm_hidden_dim=64, wm_latent_dim=32, wm_spatial_channels=16, wm_epochs=1, wm_lr=0.003,
@@ -72,17 +72,20 @@ def test_pos_weight_balances_sparse_channels():
     assert torch.allclose(channel_pos_weight(target, 20.0), torch.tensor([8.0, 20.0]))
 
 
-@pytest.fixture(scope="module")
-def fitted():
-    """The tiny layout's (spatial) world model after 400 updates, with its first and last training stats."""
+@pytest.fixture(scope="module", params=["stem", "late"])
+def fitted(request):
+    """The tiny layout's (spatial) world model fitted, with its first and last training stats; the
+    joint action entering with the grid (``stem``, 400 updates) or after the 3x3 layers (``late``,
+    which learns the dones later: 800 updates)."""
     torch.set_num_threads(1)
-    exp = _filled_experiment()
+    exp = _filled_experiment(wm_spatial_fusion=request.param)
     learner = next(l for l in exp.learners if l.name == "world_model")
     first = learner.train(exp.buffer, 0, 0)
     optimiser = learner.optimisers["world_model"]
-    for update in range(UPDATES):                # learning rate annealed to zero, as scripts.fit_world_model does
+    updates = UPDATES[request.param]
+    for update in range(updates):                # learning rate annealed to zero, as scripts.fit_world_model does
         for group in optimiser.param_groups:
-            group["lr"] = TINY["wm_lr"] * (1 - update / UPDATES)
+            group["lr"] = TINY["wm_lr"] * (1 - update / updates)
         last = learner.train(exp.buffer, 0, 0)
     return exp, first, last
 
@@ -206,8 +209,11 @@ def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, se
     the action the true simulator's planner picks, and its action values are near the simulator's.
     (h_step's tolerance: STAY-then-HARE is 0.80 on the model against 0.9, the imagined second step
     being a prediction; a reward that followed the co-player's move, as before the per-cell rule,
-    put it at 1.14 and failed.)"""
+    put it at 1.14 and failed. ``late`` fusion gives 0.72: in the fifth of the branches where the
+    co-player steps onto the hare too, rare in the data, it loses the hare; it gets 0.05 more.)"""
     exp, _, _ = fitted
+    if exp.args.wm_spatial_fusion == "late" and settings["planner"] == "h_step":
+        value_tolerance += 0.05
     args = exp.args
     planner = WMPlanner(PlannerSettings(**settings))
     latent = _NoLeafValue(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
@@ -233,3 +239,27 @@ def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, se
         assert torch.allclose(q_model[finite], q_sim[finite], atol=value_tolerance), (step, q_sim, q_model)
         picked.append(best)
     assert picked[-1] == HARE_ACTION and (settings["planner"] == "one_step" or picked[0] == RIGHT_ACTION)
+
+
+@pytest.mark.parametrize("overrides", [dict(), dict(wm_spatial_fusion="late"), dict(wm_latent="flat")])
+def test_expanded_rows_step_on_their_states_shared_features_with_the_same_result(overrides):
+    """``LatentModel.expand`` computes a state's features once and its expanded rows (expanded twice,
+    stepped in chunks of 2) step on them exactly as on their own latents."""
+    from controllers.wm_actor import build_world_model
+    args = make_args("hop_plus_wm", **{**TINY, **overrides})
+    torch.manual_seed(0)
+    model = build_world_model(args)
+    core = StagHuntCore(3, **args.env_args)
+    core.reset(np.arange(3))
+    core.step(np.array([[RIGHT_ACTION, STAY_ACTION], [STAY_ACTION, STAY_ACTION], [1, STAY_ACTION]]))                      # 1: DOWN
+    obs = torch.from_numpy(core.observations(np.arange(3), np.zeros(3, dtype=np.int64)))
+    latent = LatentModel(model, grid_rules(args), args.episode_limit, chunk_rows=2)
+    root = latent.root(obs, torch.zeros(3, 1), torch.full((3, 2), -1), torch.ones(3, 2, 7, dtype=torch.bool))
+    first, second = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([5, 1, 0, 3, 3])
+    expanded = latent.expand(latent.expand(root, first), second)
+    joint = torch.randint(0, 7, (len(second), 2), generator=torch.Generator().manual_seed(1))
+    _, reward, cont = latent.step(expanded, joint)
+    with torch.no_grad():
+        _, own_reward, own_done = model.step(root.latent[first][second], joint)
+    assert torch.allclose(reward, own_reward, atol=1e-5)
+    assert torch.allclose(cont, 1 - torch.sigmoid(own_done), atol=1e-6)

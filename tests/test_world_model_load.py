@@ -48,3 +48,16 @@ def test_a_file_that_does_not_fit_the_run_is_a_config_error(fitted, tmp_path):
         make_experiment("hop_plus_wm", wm_load_path=str(tmp_path / "other.pt"), **SMALL)
     with pytest.raises(ConfigError, match="wm_load_path is set, but this run trains no world model"):
         make_experiment("ppo", wm_load_path=path, **SMALL)
+
+
+def test_a_fit_saved_before_the_fusion_option_is_a_stem_fusion_model(fitted, tmp_path):
+    """A fit whose config has no ``fusion`` (written before the option) loads into a ``stem`` run and is
+    refused by a ``late`` one."""
+    path, weights = fitted
+    saved = torch.load(path)
+    del saved["config"]["fusion"]
+    torch.save(saved, tmp_path / "old.pt")
+    exp = make_experiment("hop_plus_wm", wm_load_path=str(tmp_path / "old.pt"), **SMALL)
+    assert torch.equal(exp.mac.modules()["world_model"].state_dict()["stem.weight"], weights["stem.weight"])
+    with pytest.raises(ConfigError, match=r"wm_load_path: .*fusion='stem' \(this run needs 'late'\)"):
+        make_experiment("hop_plus_wm", wm_load_path=str(tmp_path / "old.pt"), **{**SMALL, "wm_spatial_fusion": "late"})

@@ -45,23 +45,53 @@ def test_done_is_a_function_of_the_predicted_next_grid():
     assert torch.allclose(model._done(following[:1]), model._done(following[1:]), atol=1e-5)
 
 
+def _fusion_model(seed: int, fusion: str):
+    torch.manual_seed(seed)
+    args = make_args("hop_plus_wm", env_args__layout=["1..", ".23", "S4H"], env_args__n_agents=4,
+                     env_args__grid_size=3, wm_spatial_fusion=fusion)
+    return build_world_model(args)
+
+
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), rows=st.integers(1, 6), density=st.floats(0.0, 0.6))
-def test_the_looked_up_stem_is_the_convolution_of_the_action_planes(seed, rows, density):
-    """``_stem`` equals the stem convolution of [grid, action planes] for any weights and any 0/1
-    grid: agents absent, on one cell, or (as a learned model can predict) on several."""
-    from modules.world_model.spatial import SpatialWorldModel
-    model, latent = _model_and_obs(seed)
-    assert isinstance(model, SpatialWorldModel)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 6), density=st.floats(0.0, 0.6),
+       fusion=st.sampled_from(["stem", "late"]))
+def test_the_looked_up_action_planes_are_their_convolution(seed, rows, density, fusion):
+    """The action planes' kernels looked up per occupied agent cell equal their convolution (with the
+    grid's, the stem's whole pre-activation under ``stem`` fusion) for any weights and any 0/1 grid:
+    agents absent, on one cell, or (as a learned model can predict) on several."""
+    model = _fusion_model(seed, fusion)
     generator = torch.Generator().manual_seed(seed)
-    grid = (torch.rand(rows, *latent.shape[1:], generator=generator) < density).float()
+    grid = (torch.rand(rows, *model.obs_shape, generator=generator) < density).float()
     joint = torch.randint(0, model.n_actions, (rows, model.n_agents), generator=generator)
     planes = model._action_planes(grid, joint).flatten(1, 2)
-    looked_up, convolved = model._stem(grid, joint), model.stem(torch.cat([grid, planes], dim=1))
+    if fusion == "stem":
+        looked_up = model.state_features(grid) + model._looked_up_actions(grid, joint)
+        convolved, params = model.stem(torch.cat([grid, planes], dim=1)), (model.stem.weight, model.stem.bias)
+    else:
+        looked_up, convolved = model._looked_up_actions(grid, joint), model.action_conv(planes)
+        params = (model.action_conv.weight,)
+        assert torch.allclose(model._looked_up_actions(grid, joint, channels_last=True),
+                              convolved.permute(0, 2, 3, 1), atol=1e-5)
     assert torch.allclose(looked_up, convolved, atol=1e-5)
-    gradients = [torch.autograd.grad(out.square().sum(), (model.stem.weight, model.stem.bias))
-                 for out in (looked_up, convolved)]                                  # it trains the same way
+    gradients = [torch.autograd.grad(out.square().sum(), params) for out in (looked_up, convolved)]  # trains the same
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-4) for a, b in zip(*gradients))
+
+
+def test_late_fusion_runs_the_3x3_layers_on_the_grid_alone():
+    """Under ``late`` fusion the joint action changes only what comes after the state features: two
+    joint actions from one grid share them, and the 3x3 blocks never see an action."""
+    model = _fusion_model(0, "late")
+    _, latent = _model_and_obs(0)
+    features = model.state_features(latent)
+    for block in model.blocks:
+        torch.nn.init.normal_(block.weight)
+    assert not torch.allclose(model.state_features(latent), features)        # the blocks are in the shared part
+    joint = torch.tensor([[0, 1, 2, 3], [4, 3, 2, 1]])
+    with torch.no_grad():
+        shared = model.step(latent.expand(2, -1, -1, -1), joint, model.state_features(latent).expand(2, -1, -1, -1))
+        alone = model.step(latent.expand(2, -1, -1, -1), joint)
+    assert all(torch.allclose(a, b, rtol=1e-5, atol=1e-4) for a, b in zip(shared, alone))
+    assert not torch.allclose(shared[0][0], shared[0][1])                     # and the actions still matter
 
 
 @settings(max_examples=50, deadline=None)

@@ -25,6 +25,8 @@ class LatentState:
     prev: torch.Tensor                # [M,N] int64
     obs: torch.Tensor | None = None   # [M,C,H,W] real at the root, decoded (0/1 at probability 0.5) when first observed
     avail: torch.Tensor | None = None  # [M,N,A] bool, with obs
+    features: torch.Tensor | None = None      # [B,...] the model's state_features of the rows this state was expanded from
+    feature_rows: torch.Tensor | None = None  # [M] each row's row in features
 
 
 class LatentModel:
@@ -35,7 +37,8 @@ class LatentModel:
     observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done).
     Steps and values run ``chunk_rows`` rows at a time (``wm_chunk_rows``; row by row the same
     function), so that a chunk's intermediate maps stay in the CPU's cache: the planner steps
-    thousands of branches per call."""
+    thousands of branches per call. ``expand`` computes the model's ``state_features`` once per
+    state before repeating it, and the steps of the expanded rows reuse them."""
 
     def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int, chunk_rows: int = 4096) -> None:
         self.model, self.rules, self.dt, self.chunk_rows = model, rules, 1.0 / episode_limit, chunk_rows
@@ -46,12 +49,22 @@ class LatentModel:
 
     def expand(self, state: LatentState, index: torch.Tensor) -> LatentState:
         fields = (getattr(state, f) for f in ("latent", "time", "prev", "obs", "avail"))
-        return LatentState(*(None if value is None else value[index] for value in fields))
+        expanded = LatentState(*(None if value is None else value[index] for value in fields))
+        if state.features is None:
+            with torch.no_grad():
+                state.features = torch.cat([self.model.state_features(latent)
+                                            for latent in state.latent.split(self.chunk_rows)])
+            state.feature_rows = torch.arange(len(state.latent), device=state.latent.device)
+        expanded.features, expanded.feature_rows = state.features, state.feature_rows[index]
+        return expanded
 
     def step(self, state: LatentState, joint: torch.Tensor) -> tuple[LatentState, torch.Tensor, torch.Tensor]:
+        chunks = [range(start, min(start + self.chunk_rows, len(joint))) for start in range(0, len(joint), self.chunk_rows)]
         with torch.no_grad():
-            parts = [self.model.step(latent, actions) for latent, actions in
-                     zip(state.latent.split(self.chunk_rows), joint.split(self.chunk_rows))]
+            parts = [self.model.step(state.latent[rows.start:rows.stop], joint[rows.start:rows.stop],
+                                     None if state.features is None
+                                     else state.features[state.feature_rows[rows.start:rows.stop]])
+                     for rows in chunks]
             latent, reward, done_logit = (torch.cat(outputs) for outputs in zip(*parts))
         following = LatentState(latent, state.time + self.dt, joint)
         if not self.model.decodes:

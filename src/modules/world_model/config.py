@@ -9,6 +9,7 @@ def world_model_config(args: Munch) -> dict:
     config = {"kind": args.wm_latent, "env": args.env, "obs_shape": list(args.obs_shape), "n_agents": args.n_agents,
               "n_actions": args.n_actions, "hidden_dim": args.wm_hidden_dim}
     if args.wm_latent == "spatial":
-        return {**config, "spatial_channels": args.wm_spatial_channels, "spatial_blocks": args.wm_spatial_blocks}
+        return {**config, "spatial_channels": args.wm_spatial_channels, "spatial_blocks": args.wm_spatial_blocks,
+                "fusion": args.wm_spatial_fusion}
     return {**config, "latent_dim": args.wm_latent_dim, "conv_channels": list(args.conv_channels),
             "decoder": bool(args.wm_decoder)}

@@ -10,6 +10,9 @@ from utils.errors import ConfigError
 from utils.safe_load import read_torch
 
 KEY = "wm_load_path"
+# config entries that fits saved before they existed hold implicitly (the spatial model's joint
+# action entered the stem)
+SAVED_BEFORE = {"fusion": "stem"}
 
 
 def save_fitted(model: torch.nn.Module, path: str) -> None:
@@ -25,7 +28,8 @@ def read_fitted(path: str, config: dict) -> dict:
     saved = read_torch(path, KEY)
     if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict) or "state_dict" not in saved:
         raise ConfigError(f"{KEY}: '{path}' does not hold a fitted world model ({{'config', 'state_dict'}})")
-    differ = {k: (saved["config"].get(k), v) for k, v in config.items() if saved["config"].get(k) != v}
+    saved_config = {**SAVED_BEFORE, **saved["config"]}
+    differ = {k: (saved_config.get(k), v) for k, v in config.items() if saved_config.get(k) != v}
     if differ:
         text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
         raise ConfigError(f"{KEY}: the world model in '{path}' is incompatible with this run: {text}")
