@@ -254,11 +254,12 @@ def test_restart_gives_the_seeds_episode_and_leaves_the_other_envs_alone():
 
 @pytest.mark.parametrize("alg", ["direct_om", "hop_plus_mcts", "ppo"])
 def test_every_streaming_actor_trains_drains_and_tests(alg):
-    """Each actor that declares ``streams`` runs a stream end to end: rollouts with restarts,
-    a drain (nothing left running) into a buffer no larger than one rollout, a test run; every
-    returned episode was played to its end."""
+    """Each actor that declares ``streams`` runs a stream end to end: a test run before any training
+    episode (a run's first test, at step 0), rollouts with restarts, a drain (nothing left running)
+    into a buffer no larger than one rollout, a test run; every returned episode was played to its end."""
     exp = make_experiment(alg, roles=[alg, "NS", "NH", "RAND"], runner="stream", batch_size_run=4, buffer_size=4,
                           batch_size=4, num_simulations=4, tree_num=1, test_nepisode=4)
+    exp.test()
     for _ in range(2):
         exp.train_step()
     exp.drain()

@@ -69,10 +69,11 @@ class SubgoalMCTSActor(Actor):
     def start_episodes(self, rows: np.ndarray, role_mask: np.ndarray) -> None:
         self.history.clear(rows)
 
-    def episode_state(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.history.hidden.clone(), self.history.prev_x.clone()
+    def episode_state(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The running episodes' OMG_AM histories (copies; None before the first episode starts)."""
+        return tuple(None if x is None else x.clone() for x in (self.history.hidden, self.history.prev_x))
 
-    def set_episode_state(self, state: tuple[torch.Tensor, torch.Tensor]) -> None:
+    def set_episode_state(self, state: tuple[torch.Tensor | None, torch.Tensor | None]) -> None:
         self.history.hidden, self.history.prev_x = state
 
     def episode_stats(self) -> dict[str, list[float]]:
