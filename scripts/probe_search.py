@@ -7,11 +7,15 @@ alone must find the rewards) or by a rollout of the rules in the true simulator 
 of the rule the planner should improve on). With ``--rollout-depth d`` > 0 a constant-leaf
 search values its leaves by the search's own d-step rollouts instead (``mcts_rollout_depth``:
 the flat prior for the planner, the exact π_ω for the co-players, bootstrapped with the
-constant). Prints one markdown table row per setting:
+constant). With ``--leaf networks --checkpoint DIR`` the prior and the leaf values are a trained
+``hop`` / ``direct_om`` run's networks (its latest checkpoint), and only its co-player model is
+replaced by the exact one: what the run would earn with a perfect π_ω and perfect beliefs.
+Prints one markdown table row per setting:
 mean focal return of the planner and of the rule, the share of maps where the planner did worse,
 and the seconds the setting took.
 
     python -m scripts.probe_search --maps 32 --out docs/results/search_probe.md
+    python -m scripts.probe_search --maps 64 --coplayers NS --leaf networks --checkpoint results/models/<token>
 """
 from __future__ import annotations
 
@@ -29,13 +33,28 @@ from planners.mcts import SearchSettings
 from planners.search_probe import STAG_HUNT_SMALL, probe_search
 
 
+def checkpoint_networks(config: str, checkpoint: str):
+    """The search's view of the prior/value networks of a trained run's latest checkpoint."""
+    from controllers.mcts_actor import TorchSearchModels
+    from experiment import Experiment
+    from launch import load_config, prepare_args
+    from utils.logging import Logger, get_logger
+
+    args = prepare_args(load_config(config, "stag_hunt_small", {"save_model": False}))
+    experiment = Experiment(args, Logger(get_logger()))
+    experiment.restore(checkpoint)
+    return TorchSearchModels(experiment.mac.actor.policy, None, args.device)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--maps", type=int, default=32, help="random stag_hunt_small maps (seeds 0..maps-1)")
     parser.add_argument("--coplayers", nargs="+", default=["NS", "NH"], choices=["NS", "NH", "RAND"])
     parser.add_argument("--rule", choices=["NS", "NH"],
                         help="the rule played in the focal slot for comparison (default: the co-players' own, NS for RAND)")
-    parser.add_argument("--leaf", nargs="+", default=["constant", "rollout"], choices=["constant", "rollout"])
+    parser.add_argument("--leaf", nargs="+", default=["constant", "rollout"], choices=["constant", "rollout", "networks"])
+    parser.add_argument("--checkpoint", help="model dir of a hop / direct_om run, for --leaf networks")
+    parser.add_argument("--config", default="hop", help="alg config of the --checkpoint run")
     parser.add_argument("--c-puct", type=float, nargs="+", default=[1.25, 5.0])
     parser.add_argument("--simulations", type=int, nargs="+", default=[200])
     parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
@@ -49,10 +68,14 @@ def main() -> int:
         print("probe_search: --maps, --trees and --simulations must be >= 1, --c-puct > 0, --rollout-depth >= 0, "
               "--discount in (0, 1]", file=sys.stderr)
         return 2
+    if ("networks" in options.leaf) != bool(options.checkpoint):
+        print("probe_search: --leaf networks and --checkpoint go together", file=sys.stderr)
+        return 2
     if options.out and os.path.isdir(options.out):
         print(f"probe_search: --out {options.out} is a directory; give a file path", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
+    networks = checkpoint_networks(options.config, options.checkpoint) if options.checkpoint else None
     lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
              "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
@@ -63,7 +86,8 @@ def main() -> int:
         rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
         start = time.perf_counter()
         result = probe_search(StagHuntCore, STAG_HUNT_SMALL, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
-                              SearchSettings(sims, options.trees, c_puct, options.discount, depth), rule, leaf=leaf)
+                              SearchSettings(sims, options.trees, c_puct, options.discount, depth), rule, leaf=leaf,
+                              networks=networks)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
         line = (f"| 3 {coplayer} | {leaf} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
                 f"{result.rule:.2f} ({rule}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")

@@ -109,3 +109,17 @@ def test_a_rule_that_is_no_goal_is_modelled_by_itself():
                           np.arange(2), 0, ["-", "RAND", "RAND", "RAND"], ROLLOUT, "NH", leaf="constant")
     assert result.rule_returns.tolist() == [1.0, 1.0]          # NH takes a hare on both maps
     assert set(result.planner_returns.tolist()) <= {0.0, 1.0, 5.0}
+
+
+def test_a_run_s_networks_take_the_place_of_the_leaf_models():
+    """``leaf="networks"`` searches with the models handed in (a trained run's prior and value in
+    scripts.probe_search): handed the constant models, it plays exactly the constant-leaf episodes."""
+    env_args = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)
+    roles = ["-", "NS", "NS", "NS"]
+    settings = SearchSettings(num_simulations=20, tree_num=2, c_puct=1.25, discount=0.95)
+    constant = probe_search(StagHuntCore, env_args, np.arange(3), 0, roles, settings, "NS", leaf="constant")
+    handed = probe_search(StagHuntCore, env_args, np.arange(3), 0, roles, settings, "NS", leaf="networks",
+                          networks=ConstantModels(7))
+    assert np.array_equal(constant.planner_returns, handed.planner_returns)
+    with pytest.raises(ValueError, match="needs the networks"):
+        probe_search(StagHuntCore, env_args, np.arange(1), 0, roles, settings, "NS", leaf="networks")

@@ -14,7 +14,7 @@ import torch
 
 from envs.grid_core import GridCore
 from envs.rule_based import make, play_rules
-from planners.mcts import BatchedMCTS, SearchSettings
+from planners.mcts import BatchedMCTS, SearchModels, SearchSettings
 from planners.rule_goals import DEFAULT_GOAL_ROLES, RuleTreeGoals
 
 
@@ -81,18 +81,22 @@ class ProbeResult:
 
 def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, focal_slot: int, roles: list[str],
                  settings: SearchSettings, rule: str, leaf: str = "rollout", leaf_value: float = 0.0,
-                 seed: int = 0) -> ProbeResult:
+                 seed: int = 0, networks: SearchModels | None = None) -> ProbeResult:
     """Focal return of the search with exact co-player models (greedy actions) and of ``rule`` in
     the same slot, next to co-player rules ``roles`` (the focal slot's entry is ignored), on envs
     ``seeds``. Every co-player is modelled by its own rule (``exact_goal_roles``). Leaves are valued
-    by a rollout of the rules (``leaf="rollout"``, the focal agent playing ``rule``) or by the
-    constant ``leaf_value`` (``leaf="constant"``)."""
+    by a rollout of the rules (``leaf="rollout"``, the focal agent playing ``rule``), by the
+    constant ``leaf_value`` (``leaf="constant"``), or by ``networks`` (``leaf="networks"``: a trained
+    run's prior and value, so that only its co-player model is replaced by the exact one)."""
     core = core_cls(len(seeds), **env_args)
     goal_roles = exact_goal_roles(core.name, [role for slot, role in enumerate(roles) if slot != focal_slot])
     true_goals = np.array([goal_roles.index(r) if r in goal_roles else 0 for r in roles])
     everyone = [rule if slot == focal_slot else role for slot, role in enumerate(roles)]
     models = {"rollout": lambda: RolloutModels(everyone, settings.discount),
-              "constant": lambda: ConstantModels(core.n_actions, leaf_value)}[leaf]()
+              "constant": lambda: ConstantModels(core.n_actions, leaf_value),
+              "networks": lambda: networks}[leaf]()
+    if models is None:
+        raise ValueError("probe_search: leaf 'networks' needs the networks")
     search = BatchedMCTS(core, models, settings)
     generator = torch.Generator().manual_seed(seed)
 
