@@ -33,14 +33,14 @@ from planners.mcts import SearchSettings
 from planners.search_probe import STAG_HUNT_SMALL, probe_search
 
 
-def checkpoint_networks(config: str, checkpoint: str):
-    """The search's view of the prior/value networks of a trained run's latest checkpoint."""
+def checkpoint_networks(config: str, checkpoint: str, load_step: int):
+    """The search's view of the prior/value networks of a trained run's checkpoint (``load_step`` 0: the latest)."""
     from controllers.mcts_actor import TorchSearchModels
     from experiment import Experiment
     from launch import load_config, prepare_args
     from utils.logging import Logger, get_logger
 
-    args = prepare_args(load_config(config, "stag_hunt_small", {"save_model": False}))
+    args = prepare_args(load_config(config, "stag_hunt_small", {"save_model": False, "load_step": load_step}))
     experiment = Experiment(args, Logger(get_logger()))
     experiment.restore(checkpoint)
     return TorchSearchModels(experiment.mac.actor.policy, None, args.device)
@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--leaf", nargs="+", default=["constant", "rollout"], choices=["constant", "rollout", "networks"])
     parser.add_argument("--checkpoint", help="model dir of a hop / direct_om run, for --leaf networks")
     parser.add_argument("--config", default="hop", help="alg config of the --checkpoint run")
+    parser.add_argument("--load-step", type=int, default=0, help="the --checkpoint step to load (0: the latest)")
     parser.add_argument("--c-puct", type=float, nargs="+", default=[1.25, 5.0])
     parser.add_argument("--simulations", type=int, nargs="+", default=[200])
     parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
@@ -75,7 +76,7 @@ def main() -> int:
         print(f"probe_search: --out {options.out} is a directory; give a file path", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    networks = checkpoint_networks(options.config, options.checkpoint) if options.checkpoint else None
+    networks = checkpoint_networks(options.config, options.checkpoint, options.load_step) if options.checkpoint else None
     lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
              "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
