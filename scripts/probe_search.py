@@ -30,7 +30,7 @@ import torch
 
 from envs.stag_hunt import StagHuntCore
 from planners.mcts import SearchSettings
-from planners.search_probe import STAG_HUNT_SMALL, probe_search
+from planners.search_probe import STAG_HUNT_SMALL, PartialModels, probe_search
 
 
 def checkpoint_networks(config: str, checkpoint: str, load_step: int):
@@ -56,6 +56,9 @@ def main() -> int:
     parser.add_argument("--checkpoint", help="model dir of a hop / direct_om run, for --leaf networks")
     parser.add_argument("--config", default="hop", help="alg config of the --checkpoint run")
     parser.add_argument("--load-step", type=int, default=0, help="the --checkpoint step to load (0: the latest)")
+    parser.add_argument("--networks", nargs="+", default=["prior+value"], choices=["prior+value", "prior", "value"],
+                        help="which of the checkpoint's networks to use (the other: flat prior / leaf value 0), "
+                             "one table row each")
     parser.add_argument("--c-puct", type=float, nargs="+", default=[1.25, 5.0])
     parser.add_argument("--simulations", type=int, nargs="+", default=[200])
     parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
@@ -80,17 +83,20 @@ def main() -> int:
     lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
              "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
-    for coplayer, leaf, depth, c_puct, sims in itertools.product(options.coplayers, options.leaf, options.rollout_depth,
-                                                                 options.c_puct, options.simulations):
-        if depth and leaf != "constant":
+    for coplayer, leaf, depth, c_puct, sims, parts in itertools.product(
+            options.coplayers, options.leaf, options.rollout_depth, options.c_puct, options.simulations,
+            options.networks if options.checkpoint else ["-"]):
+        if depth and leaf != "constant" or parts != options.networks[0] and leaf != "networks":
             continue
         rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
+        models = None if networks is None else PartialModels(networks, "prior" in parts, "value" in parts)
         start = time.perf_counter()
         result = probe_search(StagHuntCore, STAG_HUNT_SMALL, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
                               SearchSettings(sims, options.trees, c_puct, options.discount, depth), rule, leaf=leaf,
-                              networks=networks)
+                              networks=models)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
-        line = (f"| 3 {coplayer} | {leaf} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
+        name = f"networks ({parts})" if leaf == "networks" else leaf
+        line = (f"| 3 {coplayer} | {name} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
                 f"{result.rule:.2f} ({rule}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")
         lines.append(line)
         print(line, flush=True)

@@ -10,7 +10,7 @@ from envs.snowdrift import REMOVE, SnowdriftCore
 from envs.stag_hunt import HARE, STAG, StagHuntCore
 from planners.mcts import BatchedMCTS, SearchSettings
 from planners.rule_goals import RuleTreeGoals, rule_logits
-from planners.search_probe import ConstantModels, RolloutModels, probe_search
+from planners.search_probe import ConstantModels, PartialModels, RolloutModels, probe_search
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 STAG_GOAL, HARE_GOAL = 0, 1
@@ -121,5 +121,11 @@ def test_a_run_s_networks_take_the_place_of_the_leaf_models():
     handed = probe_search(StagHuntCore, env_args, np.arange(3), 0, roles, settings, "NS", leaf="networks",
                           networks=ConstantModels(7))
     assert np.array_equal(constant.planner_returns, handed.planner_returns)
+    valued = ConstantModels(7, value=0.7)                 # with its value switched off it is the constant-0 leaf again
+    switched_off = probe_search(StagHuntCore, env_args, np.arange(3), 0, roles, settings, "NS", leaf="networks",
+                                networks=PartialModels(valued, prior=True, value=False))
+    assert np.array_equal(constant.planner_returns, switched_off.planner_returns)
+    logits, value = PartialModels(valued, prior=False, value=True).prior_value(None, np.zeros(2), np.zeros(2))
+    assert not logits.any() and np.allclose(value, 0.7)
     with pytest.raises(ValueError, match="needs the networks"):
         probe_search(StagHuntCore, env_args, np.arange(1), 0, roles, settings, "NS", leaf="networks")

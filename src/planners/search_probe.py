@@ -38,6 +38,20 @@ class ConstantModels:
         return np.zeros((len(time), self.n_actions)), np.full(len(time), self.value)
 
 
+class PartialModels:
+    """A trained prior/value model with one part switched off: ``prior`` False gives a flat prior,
+    ``value`` False a leaf value of 0 (to tell which part of a trained run's networks a search
+    result comes from)."""
+
+    def __init__(self, models: SearchModels, prior: bool, value: bool) -> None:
+        self.models, self.prior, self.value = models, prior, value
+        self.sparse_inputs = bool(getattr(models, "sparse_inputs", False))
+
+    def prior_value(self, obs, time, slot) -> tuple[np.ndarray, np.ndarray]:
+        logits, value = self.models.prior_value(obs, time, slot)
+        return (logits if self.prior else np.zeros_like(logits)), (value if self.value else np.zeros_like(value))
+
+
 class RolloutModels:
     """Flat prior; the leaf value is the planning agent's discounted return when every agent,
     the planning one included, follows its rule from the leaf to the end (one rollout in the
