@@ -31,16 +31,25 @@ import torch
 from envs.stag_hunt import StagHuntCore
 from planners.mcts import SearchSettings
 from planners.search_probe import STAG_HUNT_SMALL, PartialModels, probe_search
+from utils.errors import ConfigError
 
 
-def checkpoint_networks(config: str, checkpoint: str, load_step: int):
-    """The search's view of the prior/value networks of a trained run's checkpoint (``load_step`` 0: the latest)."""
+def checkpoint_networks(config: str, checkpoint: str, load_step: int, settings: list[str]):
+    """The search's view of the prior/value networks of a trained run's checkpoint (``load_step`` 0:
+    the latest; ``settings`` the run's KEY=VALUE overrides)."""
     from controllers.mcts_actor import TorchSearchModels
     from experiment import Experiment
     from launch import load_config, prepare_args
+    from utils.config import parse_yaml_value
     from utils.logging import Logger, get_logger
 
-    args = prepare_args(load_config(config, "stag_hunt_small", {"save_model": False, "load_step": load_step}))
+    overrides = {"save_model": False, "load_step": load_step}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key] = parse_yaml_value(value, f"--set {key}")
+    args = prepare_args(load_config(config, "stag_hunt_small", overrides))
     experiment = Experiment(args, Logger(get_logger()))
     experiment.restore(checkpoint)
     return TorchSearchModels(experiment.mac.actor.policy, None, args.device)
@@ -56,6 +65,8 @@ def main() -> int:
     parser.add_argument("--checkpoint", help="model dir of a hop / direct_om run, for --leaf networks")
     parser.add_argument("--config", default="hop", help="alg config of the --checkpoint run")
     parser.add_argument("--load-step", type=int, default=0, help="the --checkpoint step to load (0: the latest)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="run-config overrides the --checkpoint run was trained with (e.g. 'roles=[hop,NS,NS,NS]')")
     parser.add_argument("--networks", nargs="+", default=["prior+value"], choices=["prior+value", "prior", "value"],
                         help="which of the checkpoint's networks to use (the other: flat prior / leaf value 0), "
                              "one table row each")
@@ -79,15 +90,20 @@ def main() -> int:
         print(f"probe_search: --out {options.out} is a directory; give a file path", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    networks = checkpoint_networks(options.config, options.checkpoint, options.load_step) if options.checkpoint else None
+    try:
+        networks = (checkpoint_networks(options.config, options.checkpoint, options.load_step, options.set)
+                    if options.checkpoint else None)
+    except (ConfigError, ValueError, FileNotFoundError) as error:
+        print(f"probe_search: --checkpoint {options.checkpoint}: {error}", file=sys.stderr)
+        return 2
     lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
              "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     for coplayer, leaf, depth, c_puct, sims, parts in itertools.product(
             options.coplayers, options.leaf, options.rollout_depth, options.c_puct, options.simulations,
-            options.networks if options.checkpoint else ["-"]):
-        if depth and leaf != "constant" or parts != options.networks[0] and leaf != "networks":
-            continue
+            options.networks):
+        if depth and leaf != "constant" or leaf != "networks" and parts != options.networks[0]:
+            continue                        # rollouts belong to the constant leaf, network parts to the networks
         rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
         models = None if networks is None else PartialModels(networks, "prior" in parts, "value" in parts)
         start = time.perf_counter()

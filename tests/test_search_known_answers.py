@@ -129,3 +129,17 @@ def test_a_run_s_networks_take_the_place_of_the_leaf_models():
     assert not logits.any() and np.allclose(value, 0.7)
     with pytest.raises(ValueError, match="needs the networks"):
         probe_search(StagHuntCore, env_args, np.arange(1), 0, roles, settings, "NS", leaf="networks")
+
+
+def test_the_probe_script_prints_one_row_per_setting_and_refuses_networks_without_a_checkpoint(monkeypatch, capsys):
+    """``scripts.probe_search``: one table row per (co-players, leaf) without a checkpoint; ``--leaf
+    networks`` without ``--checkpoint`` is one error line and exit code 2."""
+    from scripts import probe_search as script
+    monkeypatch.setattr("sys.argv", ["probe_search", "--maps", "1", "--coplayers", "NH", "--leaf", "constant",
+                                     "rollout", "--simulations", "2", "--trees", "1", "--c-puct", "1.25"])
+    assert script.main() == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 3 NH")]
+    assert [row.split("|")[2].strip() for row in rows] == ["constant", "rollout"]
+    monkeypatch.setattr("sys.argv", ["probe_search", "--leaf", "networks"])
+    assert script.main() == 2
+    assert "--leaf networks and --checkpoint go together" in capsys.readouterr().err
