@@ -9,7 +9,8 @@ search values its leaves by the search's own d-step rollouts instead (``mcts_rol
 the flat prior for the planner, the exact π_ω for the co-players, bootstrapped with the
 constant). With ``--leaf networks --checkpoint DIR`` the prior and the leaf values are a trained
 ``hop`` / ``direct_om`` run's networks (its latest checkpoint), and only its co-player model is
-replaced by the exact one: what the run would earn with a perfect π_ω and perfect beliefs.
+replaced by the exact one: what the run would earn with a perfect π_ω and perfect beliefs. It first
+prints the networks' mean value and mean top prior probability at the maps' first states.
 Prints one markdown table row per setting:
 mean focal return of the planner and of the rule, the share of maps where the planner did worse,
 and the seconds the setting took.
@@ -55,6 +56,18 @@ def checkpoint_networks(config: str, checkpoint: str, load_step: int, settings: 
     return TorchSearchModels(experiment.mac.actor.policy, None, args.device)
 
 
+def first_state_summary(networks, maps: int) -> str:
+    """What the networks hold at the maps' first states (slot 0): mean V and the mean top probability of the prior."""
+    core = StagHuntCore(maps, **STAG_HUNT_SMALL)
+    core.reset(np.arange(maps))
+    slot = np.zeros(maps, dtype=np.int64)
+    logits, value = networks.prior_value(core.observations(slots=slot), core.time(), slot)
+    prior = np.exp(logits - logits.max(axis=1, keepdims=True))
+    prior /= prior.sum(axis=1, keepdims=True)
+    return (f"checkpoint networks at the {maps} first states (slot 0): mean V {value.mean():.2f}, "
+            f"mean top prior probability {prior.max(axis=1).mean():.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--maps", type=int, default=32, help="random stag_hunt_small maps (seeds 0..maps-1)")
@@ -98,6 +111,8 @@ def main() -> int:
         return 2
     lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
              "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
+    if networks is not None:
+        print(first_state_summary(networks, options.maps), flush=True)
     print("\n".join(lines), flush=True)
     for coplayer, leaf, depth, c_puct, sims, parts in itertools.product(
             options.coplayers, options.leaf, options.rollout_depth, options.c_puct, options.simulations,

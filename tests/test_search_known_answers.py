@@ -140,6 +140,8 @@ def test_the_probe_script_prints_one_row_per_setting_and_refuses_networks_withou
     assert script.main() == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 3 NH")]
     assert [row.split("|")[2].strip() for row in rows] == ["constant", "rollout"]
+    summary = script.first_state_summary(ConstantModels(7, value=0.5), 3)
+    assert "mean V 0.50" in summary and "mean top prior probability 0.143" in summary   # flat over 7 actions
     monkeypatch.setattr("sys.argv", ["probe_search", "--leaf", "networks"])
     assert script.main() == 2
     assert "--leaf networks and --checkpoint go together" in capsys.readouterr().err
