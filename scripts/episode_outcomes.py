@@ -50,15 +50,11 @@ def checkpoint_returns(options: argparse.Namespace) -> tuple[np.ndarray, int | N
     from experiment import Experiment
     from launch import load_config, prepare_args
     from runners.episode_stats import EpisodeResults
-    from utils.config import parse_yaml_value
+    from utils.config import parse_overrides
     from utils.logging import Logger, get_logger
 
-    overrides = {"save_model": False, "batch_size_run": options.batch_size_run, "seed": options.seed}
-    for item in options.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected key=value")
-        overrides[key] = parse_yaml_value(value, f"--set {key}")
+    overrides = {"save_model": False, "batch_size_run": options.batch_size_run, "seed": options.seed,
+                 **parse_overrides(options.set, "--set")}
     experiment = Experiment(prepare_args(load_config(options.config, options.env_config, overrides)),
                             Logger(get_logger()))
     experiment.restore(options.checkpoint)

@@ -41,15 +41,10 @@ def checkpoint_networks(config: str, checkpoint: str, load_step: int, settings: 
     from controllers.mcts_actor import TorchSearchModels
     from experiment import Experiment
     from launch import load_config, prepare_args
-    from utils.config import parse_yaml_value
+    from utils.config import parse_overrides
     from utils.logging import Logger, get_logger
 
-    overrides = {"save_model": False, "load_step": load_step}
-    for item in settings:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key] = parse_yaml_value(value, f"--set {key}")
+    overrides = {"save_model": False, "load_step": load_step, **parse_overrides(settings, "--set")}
     args = prepare_args(load_config(config, "stag_hunt_small", overrides))
     experiment = Experiment(args, Logger(get_logger()))
     experiment.restore(checkpoint)

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from utils.config import build_config, merge_checked, parse_cli
+from utils.config import build_config, merge_checked, parse_cli, parse_overrides
 from utils.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -116,3 +116,14 @@ def test_update_counts_must_be_positive(key):
     from helpers import make_args
     with pytest.raises(ConfigError, match=f"{key} must be >= 1 \\(updates per rollout\\), got 0"):
         make_args("hop_plus", **{key: 0})
+
+
+def test_script_overrides_are_yaml_values_and_bad_items_are_one_error():
+    """A script's ``--set KEY=VALUE`` items (``parse_overrides``): yaml values by key; an item
+    without ``=`` or with invalid yaml is a ConfigError naming the option and the item."""
+    assert parse_overrides(["roles=[hop,NS]", "t_max=20", "name=x=y"], "--set") == {
+        "roles": ["hop", "NS"], "t_max": 20, "name": "x=y"}
+    with pytest.raises(ConfigError, match=r"--set 'roles': expected key=value"):
+        parse_overrides(["roles"], "--set")
+    with pytest.raises(ConfigError, match=r"--set roles: '\[hop,' is not valid yaml"):
+        parse_overrides(["roles=[hop,"], "--set")

@@ -59,11 +59,10 @@ class LatentModel:
         return expanded
 
     def step(self, state: LatentState, joint: torch.Tensor) -> tuple[LatentState, torch.Tensor, torch.Tensor]:
-        chunks = [range(start, min(start + self.chunk_rows, len(joint))) for start in range(0, len(joint), self.chunk_rows)]
+        chunks = [slice(start, start + self.chunk_rows) for start in range(0, len(joint), self.chunk_rows)]
         with torch.no_grad():
-            parts = [self.model.step(state.latent[rows.start:rows.stop], joint[rows.start:rows.stop],
-                                     None if state.features is None
-                                     else state.features[state.feature_rows[rows.start:rows.stop]])
+            parts = [self.model.step(state.latent[rows], joint[rows],
+                                     None if state.features is None else state.features[state.feature_rows[rows]])
                      for rows in chunks]
             latent, reward, done_logit = (torch.cat(outputs) for outputs in zip(*parts))
         following = LatentState(latent, state.time + self.dt, joint)

@@ -45,6 +45,18 @@ def parse_yaml_value(text: str, where: str) -> Any:
         raise ConfigError(f"{where}: '{text}' is not valid yaml ({problem})") from None
 
 
+def parse_overrides(items: list[str], what: str) -> dict[str, Any]:
+    """``["key=<yaml value>", ...]`` (a script's ``--set``) -> ``{key: value}``; ConfigError naming ``what``
+    for an item without ``=`` or with invalid yaml."""
+    overrides = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"{what} {item!r}: expected key=value")
+        overrides[key] = parse_yaml_value(text, f"{what} {key}")
+    return overrides
+
+
 def check_config_name(name: str, what: str, folder: str) -> None:
     """A --config / --env-config name is a plain file name of ``folder`` (no path, no '..')."""
     if not name or name != os.path.basename(name) or name.startswith(".") or name.endswith(".yaml"):

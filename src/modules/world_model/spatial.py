@@ -141,7 +141,10 @@ class SpatialWorldModel(nn.Module):
         """The part of a step that reads the (binarised) grid alone, shared by every joint action from
         that grid: the grid's share of the stem's pre-activation ``[M,F,H,W]`` (``stem``), or the stem
         and the residual blocks, channels last ``[M,H,W,F]`` (``late``)."""
-        grid = (latent > 0).to(latent.dtype)
+        return self._grid_features((latent > 0).to(latent.dtype))
+
+    def _grid_features(self, grid: torch.Tensor) -> torch.Tensor:
+        """``state_features`` of an already binarised grid."""
         if self.fusion == "stem":
             return F.conv2d(grid, self.stem.weight[:, :self.obs_shape[0]], self.stem.bias, padding=1)
         x = F.relu(self.stem(grid))
@@ -173,7 +176,7 @@ class SpatialWorldModel(nn.Module):
         grid = (latent > 0).to(latent.dtype)
         planes = self._action_planes(grid, joint)
         if features is None:
-            features = self.state_features(latent)
+            features = self._grid_features(grid)
         following = self._correction(grid, joint, features) + self.skip[:, None, None] * (2 * grid - 1)
         return following, self._reward(grid, planes, joint), self._done(following)
 
