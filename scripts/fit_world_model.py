@@ -12,7 +12,8 @@ trained with ``world_model_losses`` on minibatches of ``--minibatch`` rows for `
 every ``--eval-every`` updates the held-out one-step metrics are appended to the curve. At the end the
 held-out metrics per mixture (``learners.world_model_eval.accuracy_metrics``) and the open-loop
 rollout exact-match rates up to ``--k`` steps are written to ``<out>/metrics.json``, the curve to
-``<out>/curve.json`` and ``<out>.png``, the model to ``<out>/model.pt``.
+``<out>/curve.json`` and ``<out>.png``, the model to ``<out>/model.pt``. ``use_cuda=True`` fits on
+the GPU (the episodes are still played on the CPU).
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ import torch
 from utils.errors import ConfigError
 
 
-def collect(options, mixture: str, test_mode: bool, batches: int):
-    """``batches`` runner batches of mixture ``mixture`` (a list of EpisodeBatch)."""
+def collect(options, mixture: str, test_mode: bool, batches: int, device: str = "cpu"):
+    """``batches`` runner batches of mixture ``mixture`` (a list of EpisodeBatch on ``device``; the
+    rollouts themselves run on the CPU)."""
     from experiment import Experiment
     from launch import load_config, prepare_args
     from utils.logging import Logger, get_logger
@@ -38,7 +40,7 @@ def collect(options, mixture: str, test_mode: bool, batches: int):
     overrides = {"roles": roles, "batch_size_run": options.batch_episodes, "buffer_size": options.batch_episodes,
                  "save_model": False, "seed": options.seed + (1000 if test_mode else 0)}
     experiment = Experiment(prepare_args(load_config("ppo", options.env_config, overrides)), Logger(get_logger()))
-    return [experiment.runner.run(test_mode=test_mode)[0] for _ in range(batches)]
+    return [experiment.runner.run(test_mode=test_mode)[0].to(device) for _ in range(batches)]
 
 
 def concat(parts):
@@ -94,8 +96,8 @@ def main() -> int:
     train_parts, test_data, test_batches = [], {}, {}
     for mixture in options.mixtures:
         train_parts += [transitions(b, model, args.gamma) for b in collect(options, mixture, False,
-                                                                            options.train_batches)]
-        test_batches[mixture] = collect(options, mixture, True, 1)[0]
+                                                                            options.train_batches, args.device)]
+        test_batches[mixture] = collect(options, mixture, True, 1, args.device)[0]
         test_data[mixture] = transitions(test_batches[mixture], model, args.gamma)
     train = concat([p for p in train_parts if p is not None])
     held_out = concat(list(test_data.values()))

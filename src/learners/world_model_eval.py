@@ -17,7 +17,7 @@ def accuracy_metrics(model: torch.nn.Module, data: Transitions, names: tuple[str
     """One-step accuracy over the rows of ``data``: ``cell_acc_<channel>`` (share of the channel's cells
     predicted right, at probability 0.5), ``exact_match`` (the whole next observation right),
     ``reward_acc`` (|r̂ - r| < ``reward_tolerance``; ``reward_acc_nonzero`` on the rows with a reward), ``done_acc``, ``done_recall`` and ``transitions``."""
-    right_cells = torch.zeros(len(names))
+    right_cells = torch.zeros(len(names), device=data.reward.device)
     exact = reward_ok = reward_hit = done_ok = done_hit = 0.0
     rows = len(data.reward)
     with torch.no_grad():

@@ -122,11 +122,11 @@ def pursued_goals(spec: GoalSpec, state: torch.Tensor, cells: torch.Tensor, step
     batch, length = steps.shape[:2]
     targets = spec.targets(state[:, :-1], n_agents)
     if targets is None:
-        return torch.full((batch, n_agents), -1, dtype=torch.long)
+        return torch.full((batch, n_agents), -1, dtype=torch.long, device=cells.device)
     n_goals, height, width = targets.shape[2:]
     walls = (state[:, :-1, n_agents] > 0)[:, :, None].expand(-1, -1, n_goals, -1, -1)
     field = distance_field(walls.reshape(-1, height, width).cpu().numpy(), targets.reshape(-1, height, width).cpu().numpy())
-    field = torch.from_numpy(field.astype(np.int64)).view(batch, length, n_goals, -1)        # padded grid, flat
+    field = torch.from_numpy(field.astype(np.int64)).to(cells.device).view(batch, length, n_goals, -1)  # padded, flat
     padded = (cells // width + 1) * (width + 2) + cells % width + 1                          # [B,T,N]
     before = field.gather(-1, padded[:, :-1, None, :].expand(-1, -1, n_goals, -1))          # [B,T-1,G,N]
     after = field.gather(-1, padded[:, 1:, None, :].expand(-1, -1, n_goals, -1))
