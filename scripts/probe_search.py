@@ -84,12 +84,16 @@ def main() -> int:
                         help="the search's own leaf rollouts (mcts_rollout_depth); used with --leaf constant")
     parser.add_argument("--discount", type=float, default=0.95, help="the search's discount (mcts_discount)")
     parser.add_argument("--trees", type=int, default=5)
+    parser.add_argument("--root-noise", type=float, nargs="+", default=[0.0],
+                        help="share of Dirichlet noise in the root priors (mcts_root_noise_fraction), one row each")
+    parser.add_argument("--dirichlet-alpha", type=float, default=0.3, help="its concentration (mcts_root_dirichlet_alpha)")
     parser.add_argument("--out", help="also write the table to this markdown file")
     options = parser.parse_args()
     if (options.maps < 1 or options.trees < 1 or min(options.simulations) < 1 or min(options.c_puct) <= 0
-            or min(options.rollout_depth) < 0 or not 0 < options.discount <= 1):
+            or min(options.rollout_depth) < 0 or not 0 < options.discount <= 1
+            or not all(0 <= f <= 1 for f in options.root_noise) or options.dirichlet_alpha <= 0):
         print("probe_search: --maps, --trees and --simulations must be >= 1, --c-puct > 0, --rollout-depth >= 0, "
-              "--discount in (0, 1]", file=sys.stderr)
+              "--discount in (0, 1], --root-noise in [0, 1], --dirichlet-alpha > 0", file=sys.stderr)
         return 2
     if ("networks" in options.leaf) != bool(options.checkpoint):
         print("probe_search: --leaf networks and --checkpoint go together", file=sys.stderr)
@@ -104,25 +108,27 @@ def main() -> int:
     except (ConfigError, ValueError, FileNotFoundError) as error:
         print(f"probe_search: --checkpoint {options.checkpoint}: {error}", file=sys.stderr)
         return 2
-    lines = ["| co-players | leaf value | search rollouts | discount | c_puct | trees × simulations | planner | rule in the same slot | "
-             "maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| co-players | leaf value | search rollouts | discount | c_puct | root noise | trees × simulations | planner | "
+             "rule in the same slot | maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     if networks is not None:
         print(first_state_summary(networks, options.maps), flush=True)
     print("\n".join(lines), flush=True)
-    for coplayer, leaf, depth, c_puct, sims, parts in itertools.product(
-            options.coplayers, options.leaf, options.rollout_depth, options.c_puct, options.simulations,
-            options.networks):
+    for coplayer, leaf, depth, c_puct, noise, sims, parts in itertools.product(
+            options.coplayers, options.leaf, options.rollout_depth, options.c_puct, options.root_noise,
+            options.simulations, options.networks):
         if depth and leaf != "constant" or leaf != "networks" and parts != options.networks[0]:
             continue                        # rollouts belong to the constant leaf, network parts to the networks
         rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
         models = None if networks is None else PartialModels(networks, "prior" in parts, "value" in parts)
         start = time.perf_counter()
         result = probe_search(StagHuntCore, STAG_HUNT_SMALL, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
-                              SearchSettings(sims, options.trees, c_puct, options.discount, depth), rule, leaf=leaf,
+                              SearchSettings(sims, options.trees, c_puct, options.discount, depth, noise,
+                                             options.dirichlet_alpha), rule, leaf=leaf,
                               networks=models)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
         name = f"networks ({parts})" if leaf == "networks" else leaf
-        line = (f"| 3 {coplayer} | {name} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | {options.trees} × {sims} | {result.planner:.2f} | "
+        line = (f"| 3 {coplayer} | {name} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | "
+                f"{f'{noise:g} (α {options.dirichlet_alpha:g})' if noise else '-'} | {options.trees} × {sims} | {result.planner:.2f} | "
                 f"{result.rule:.2f} ({rule}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")
         lines.append(line)
         print(line, flush=True)

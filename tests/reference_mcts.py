@@ -86,12 +86,16 @@ def _choose(node: Node, c_puct: float, bounds: Bounds) -> int:
     return best
 
 
-def search_tree(core, env: int, focal: int, goals, models, settings, rng: np.random.Generator):
-    """Run ``settings.num_simulations`` simulations of one tree; returns its root and bounds."""
+def search_tree(core, env: int, focal: int, goals, models, settings, rng: np.random.Generator, root_noise=None):
+    """Run ``settings.num_simulations`` simulations of one tree; returns its root and bounds.
+    ``root_noise [A]``: Dirichlet noise mixed into the root prior (``settings.root_noise_fraction``)."""
     sim = type(core)(1, **core.args)
     sim.set_state(core.get_state([env]))
     bounds = Bounds()
     root, _ = _node(sim, focal, goals, models, bounds, rng)
+    if root_noise is not None:
+        fraction = settings.root_noise_fraction
+        root.prior = (1.0 - fraction) * root.prior + fraction * np.asarray(root_noise)
     for _ in range(settings.num_simulations):
         node, path, value = root, [], 0.0
         while True:
@@ -117,9 +121,9 @@ def search_tree(core, env: int, focal: int, goals, models, settings, rng: np.ran
     return root, bounds
 
 
-def reference_search(core, env_idx, slot_idx, goals, models, settings, rng: np.random.Generator):
+def reference_search(core, env_idx, slot_idx, goals, models, settings, rng: np.random.Generator, root_noise=None):
     """Root visit counts and value sums ``[M,T,A]`` of every tree, and the trees' bounds ``[M,T]``
-    (lower, upper), one tree after another."""
+    (lower, upper), one tree after another. ``root_noise [M,T,A]``: as ``BatchedMCTS.search``'s."""
     m, t = len(env_idx), settings.tree_num
     visits = np.zeros((m, t, core.n_actions))
     sums = np.zeros_like(visits)
@@ -127,7 +131,7 @@ def reference_search(core, env_idx, slot_idx, goals, models, settings, rng: np.r
     for row in range(m):
         for tree in range(t):
             root, bounds = search_tree(core, int(env_idx[row]), int(slot_idx[row]), goals[row, tree], models,
-                                       settings, rng)
+                                       settings, rng, None if root_noise is None else root_noise[row, tree])
             visits[row, tree], sums[row, tree] = root.visits, root.value_sums
             lower[row, tree], upper[row, tree] = bounds.lower, bounds.upper
     return visits, sums, lower, upper

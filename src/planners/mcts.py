@@ -53,6 +53,7 @@ import torch
 
 from envs.grid_core import CoreState, CoreTables, GridCore
 from planners.leaf_rollout import LeafRollout
+from planners.root_noise import draw_root_noise, mix_root_noise
 from planners.search_policy import coplayer_cdf, masked_softmax, sample_from_cdf
 from planners.tree_goals import TreeGoals
 
@@ -73,12 +74,22 @@ class SearchSettings:
     c_puct: float
     discount: float
     rollout_depth: int = 0
+    root_noise_fraction: float = 0.0    # share of Dirichlet noise in the root priors of exploring searches
+    root_dirichlet_alpha: float = 0.3
 
     @classmethod
     def from_args(cls, args) -> "SearchSettings":
         """The settings of a run's config (keys num_simulations, tree_num, c_puct, mcts_discount,
-        mcts_rollout_depth)."""
-        return cls(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount, args.mcts_rollout_depth)
+        mcts_rollout_depth, mcts_root_noise_fraction, mcts_root_dirichlet_alpha)."""
+        return cls(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount, args.mcts_rollout_depth,
+                   args.mcts_root_noise_fraction, args.mcts_root_dirichlet_alpha)
+
+    def root_noise(self, avail: np.ndarray, explore: bool, generator: torch.Generator) -> np.ndarray | None:
+        """Dirichlet noise ``[M,tree_num,A]`` for roots with available actions ``avail [M,A]``, or None
+        when the search does not explore (test episodes) or the fraction is 0."""
+        if not explore or self.root_noise_fraction <= 0:
+            return None
+        return draw_root_noise(avail, self.tree_num, self.root_dirichlet_alpha, generator)
 
 
 class SearchModels(Protocol):
@@ -190,12 +201,13 @@ class BatchedMCTS:
 
     # ------------------------------------------------------------------------------ search
     def search(self, core: GridCore, env_idx: np.ndarray, slot_idx: np.ndarray, goals: TreeGoals,
-               generator: torch.Generator) -> SearchResult:
+               generator: torch.Generator, root_noise: np.ndarray | None = None) -> SearchResult:
         """Plan for agents ``slot_idx[m]`` of envs ``env_idx[m]`` of ``core`` (alive, env not done).
 
         ``goals`` says what the co-players pursue in the ``tree_num`` trees of every row (e.g.
         ``DiscreteTreeGoals(models.coplayer_logits, goals [M, tree_num, N])``). Co-player actions
-        are sampled with ``generator``.
+        are sampled with ``generator``. ``root_noise [M, tree_num, A]`` (``SearchSettings.root_noise``),
+        when given, is mixed into each tree's root prior with weight ``root_noise_fraction``.
         """
         settings = self.settings
         m, t = len(env_idx), settings.tree_num
@@ -211,6 +223,12 @@ class BatchedMCTS:
         self.tables = snapshot.tables
         self._store(roots, snapshot)
         self._evaluate(np.arange(trees), roots, generator)
+        if root_noise is not None:
+            if root_noise.shape != (m, t, self.n_actions):
+                raise ValueError(f"root_noise must have shape {(m, t, self.n_actions)}, got {root_noise.shape}")
+            prior = self.c_prior[roots] / settings.c_puct
+            self.c_prior[roots] = settings.c_puct * mix_root_noise(prior, root_noise.reshape(trees, -1),
+                                                                   settings.root_noise_fraction)
         for _ in range(settings.num_simulations):
             goals.begin_simulation(generator)
             self._simulate(generator)

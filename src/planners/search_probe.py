@@ -101,7 +101,8 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
     ``seeds``. Every co-player is modelled by its own rule (``exact_goal_roles``). Leaves are valued
     by a rollout of the rules (``leaf="rollout"``, the focal agent playing ``rule``), by the
     constant ``leaf_value`` (``leaf="constant"``), or by ``networks`` (``leaf="networks"``: a trained
-    run's prior and value, so that only its co-player model is replaced by the exact one)."""
+    run's prior and value, so that only its co-player model is replaced by the exact one). With a
+    ``settings.root_noise_fraction`` above 0 every search gets root noise, as in training."""
     core = core_cls(len(seeds), **env_args)
     goal_roles = exact_goal_roles(core.name, [role for slot, role in enumerate(roles) if slot != focal_slot])
     true_goals = np.array([goal_roles.index(r) if r in goal_roles else 0 for r in roles])
@@ -116,7 +117,9 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
 
     def plan(core: GridCore, rows: np.ndarray) -> np.ndarray:
         goals = np.broadcast_to(true_goals, (len(rows), settings.tree_num, core.n_agents))
-        result = search.search(core, rows, np.full(len(rows), focal_slot), RuleTreeGoals(goals, goal_roles), generator)
+        slots = np.full(len(rows), focal_slot)
+        noise = settings.root_noise(core.avail_actions()[rows, focal_slot], True, generator)
+        result = search.search(core, rows, slots, RuleTreeGoals(goals, goal_roles), generator, noise)
         return result.greedy()
 
     focal_rule = make(core.name, rule)

@@ -202,6 +202,8 @@ KEYS: list[ConfigKey] = [
     Int("num_simulations", 1, 10**7),
     Prob("mcts_discount"),
     Int("mcts_rollout_depth", 0, 10**4),
+    Prob("mcts_root_noise_fraction"),
+    Float("mcts_root_dirichlet_alpha", 0.0, 1e6, low_open=True),
     Float("q_temperature", 0.0, 1e6, low_open=True),
     Str("mcts_policy_target", registry="mcts_policy_target"),
     Str("coplayer_goals", registry="coplayer_goals"),
