@@ -43,14 +43,25 @@ def test_noise_is_a_distribution_over_the_available_actions(rows, alpha, trees, 
     np.testing.assert_array_equal(eta, again)                      # the run's seed fixes it
 
 
+def _search(core, models, settings, env_idx, slot_idx, goals, explore, seed=0):
+    return BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx,
+                                                      DiscreteTreeGoals(models.coplayer_logits, goals),
+                                                      torch.Generator().manual_seed(seed), explore=explore)
+
+
 def test_no_noise_in_test_searches_or_at_fraction_zero_and_no_draw_then():
-    avail = np.ones((2, 7), dtype=bool)
-    generator = torch.Generator().manual_seed(0)
-    assert SearchSettings(10, 2, 1.25, 0.95).root_noise(avail, True, generator) is None
-    assert SearchSettings(10, 2, 1.25, 0.95, root_noise_fraction=0.25).root_noise(avail, False, generator) is None
-    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())  # runs unchanged
+    core = StagHuntCore(3, grid_size=4, n_walls=0, seed=0)
+    core.reset(np.arange(3))
+    models = IntegerModels(core.obs_shape, 4, 2, 7, seed=1)
+    env_idx, slot_idx = np.array([0, 1, 2]), np.array([0, 3, 1])
+    goals = np.random.default_rng(0).integers(0, 2, size=(3, 2, 4))
+    plain = _search(core, models, SearchSettings(25, 2, 1.0, 0.95), env_idx, slot_idx, goals, explore=True)
+    testing = _search(core, models, SearchSettings(25, 2, 1.0, 0.95, root_noise_fraction=0.25), env_idx, slot_idx,
+                      goals, explore=False)
+    assert plain.root_noise is None and testing.root_noise is None
+    np.testing.assert_array_equal(plain.visits, testing.visits)     # no draw either: the runs are unchanged
     with pytest.raises(ValueError, match="alpha"):
-        draw_root_noise(avail, 2, 0.0, generator)
+        draw_root_noise(np.ones((2, 7), dtype=bool), 2, 0.0, torch.Generator())
 
 
 def test_batched_search_with_root_noise_gives_the_reference_visit_counts():
@@ -60,22 +71,15 @@ def test_batched_search_with_root_noise_gives_the_reference_visit_counts():
     models = IntegerModels(core.obs_shape, 4, 2, 7, seed=1)
     env_idx, slot_idx = np.array([0, 1, 2, 2]), np.array([0, 3, 1, 2])
     goals = np.random.default_rng(0).integers(0, 2, size=(4, 2, 4))
-    noise = settings.root_noise(core.avail_actions()[env_idx, slot_idx], True, torch.Generator().manual_seed(3))
-    result = BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx,
-                                                        DiscreteTreeGoals(models.coplayer_logits, goals),
-                                                        torch.Generator().manual_seed(0), noise)
+    result = _search(core, models, settings, env_idx, slot_idx, goals, explore=True)
+    assert result.root_noise.shape == (4, 2, 7)
+    np.testing.assert_allclose(result.root_noise.sum(axis=-1), 1.0)
     visits, sums, lower, upper = reference_search(core, env_idx, slot_idx, goals, models, settings,
-                                                  np.random.default_rng(0), noise)
+                                                  np.random.default_rng(0), result.root_noise)
     np.testing.assert_array_equal(result.visits, visits)
     np.testing.assert_allclose(result.q, root_q(visits, sums, lower, upper))
-    plain = BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx,
-                                                       DiscreteTreeGoals(models.coplayer_logits, goals),
-                                                       torch.Generator().manual_seed(0))
+    plain = _search(core, models, settings, env_idx, slot_idx, goals, explore=False)
     assert not np.array_equal(plain.visits, result.visits)         # the noise changed the search
-    with pytest.raises(ValueError, match="root_noise must have shape"):
-        BatchedMCTS(core, models, settings).search(core, env_idx, slot_idx,
-                                                   DiscreteTreeGoals(models.coplayer_logits, goals),
-                                                   torch.Generator().manual_seed(0), noise[:, :1])
 
 
 def _standing_on_the_hare() -> StagHuntCore:
@@ -96,9 +100,7 @@ def test_root_noise_lets_the_search_take_the_hare_a_sharp_prior_walks_away_from(
         core = _standing_on_the_hare()
         settings = SearchSettings(200, 5, 1.25, 0.95, root_noise_fraction=fraction)
         models = SharpPriorModels(core.obs_shape, 2, 2, 7)
-        generator = torch.Generator().manual_seed(seed)
-        noise = settings.root_noise(core.avail_actions()[[0], [0]], True, generator)
-        result = BatchedMCTS(core, models, settings).search(core, np.array([0]), np.array([0]), DiscreteTreeGoals(
-            models.coplayer_logits, np.ones((1, 5, 2), dtype=np.int64)), generator, noise)
+        result = _search(core, models, settings, np.array([0]), np.array([0]), np.ones((1, 5, 2), dtype=np.int64),
+                         explore=True, seed=seed)
         picks.append(int(result.greedy()[0]))
     assert picks == [best] * 10

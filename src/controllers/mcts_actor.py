@@ -164,8 +164,7 @@ class MCTSActor(Actor):
                 self.planner = BatchedMCTS(core, self.models, self.settings)
             goals = self.beliefs.sample(envs[rows], slots[rows], self.settings.tree_num, generator)
             tree_goals = DiscreteTreeGoals(self.models.coplayer_logits, goals, self.models.sparse_inputs)
-            noise = self.settings.root_noise(core.avail_actions()[envs[rows], slots[rows]], not test_mode, generator)
-            result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator, noise)
+            result = self.planner.search(core, envs[rows], slots[rows], tree_goals, generator, explore=not test_mode)
             self.planned_decisions += len(rows)
             self.search_calls += 1
             greedy = test_mode and self.args.test_greedy

@@ -104,8 +104,8 @@ class SubgoalMCTSActor(Actor):
             index = torch.from_numpy(rows)
             planned = RootPosterior(root.x[index], root.cond[index], root.mu[index], root.log_var[index])
             self.last_goals = make_subgoal_goals(self.args.goal_update, self.omg, self.coplayer, planned, sample)
-            noise = self.settings.root_noise(core.avail_actions()[envs[rows], slots[rows]], not test_mode, generator)
-            result = self.planner.search(core, envs[rows], slots[rows], self.last_goals, generator, noise)
+            result = self.planner.search(core, envs[rows], slots[rows], self.last_goals, generator,
+                                         explore=not test_mode)
             actions[rows], policy[rows] = act_on_search(result, self.args, not sample, generator,
                                                         None if test_mode else self.diagnostics)
         return torch.from_numpy(actions), {"mcts_policy": torch.from_numpy(policy), "subgoal": subgoal,

@@ -84,12 +84,9 @@ class SearchSettings:
         return cls(args.num_simulations, args.tree_num, args.c_puct, args.mcts_discount, args.mcts_rollout_depth,
                    args.mcts_root_noise_fraction, args.mcts_root_dirichlet_alpha)
 
-    def root_noise(self, avail: np.ndarray, explore: bool, generator: torch.Generator) -> np.ndarray | None:
-        """Dirichlet noise ``[M,tree_num,A]`` for roots with available actions ``avail [M,A]``, or None
-        when the search does not explore (test episodes) or the fraction is 0."""
-        if not explore or self.root_noise_fraction <= 0:
-            return None
-        return draw_root_noise(avail, self.tree_num, self.root_dirichlet_alpha, generator)
+    def adds_root_noise(self, explore: bool) -> bool:
+        """Whether a search that ``explore``s (training episodes; never test ones) mixes noise into its roots."""
+        return explore and self.root_noise_fraction > 0
 
 
 class SearchModels(Protocol):
@@ -106,11 +103,12 @@ class SearchModels(Protocol):
 class SearchResult:
     """Root statistics of one search: ``q [M,A]``, each tree's root Q on its normalised scale
     averaged over the trees that visited the action (0, the bottom of that scale, for actions no
-    tree visited), ``visits [M,T,A]``, ``avail [M,A]``."""
+    tree visited), ``visits [M,T,A]``, ``avail [M,A]``, and the root noise the search drew."""
 
     q: np.ndarray
     visits: np.ndarray
     avail: np.ndarray
+    root_noise: np.ndarray | None = None   # the Dirichlet noise mixed into the root priors [M,T,A], if any
 
     def visit_policy(self) -> np.ndarray:
         """The root visit distribution summed over trees ``[M,A]`` (AlphaZero's policy target)."""
@@ -201,13 +199,13 @@ class BatchedMCTS:
 
     # ------------------------------------------------------------------------------ search
     def search(self, core: GridCore, env_idx: np.ndarray, slot_idx: np.ndarray, goals: TreeGoals,
-               generator: torch.Generator, root_noise: np.ndarray | None = None) -> SearchResult:
+               generator: torch.Generator, explore: bool = False) -> SearchResult:
         """Plan for agents ``slot_idx[m]`` of envs ``env_idx[m]`` of ``core`` (alive, env not done).
 
         ``goals`` says what the co-players pursue in the ``tree_num`` trees of every row (e.g.
         ``DiscreteTreeGoals(models.coplayer_logits, goals [M, tree_num, N])``). Co-player actions
-        are sampled with ``generator``. ``root_noise [M, tree_num, A]`` (``SearchSettings.root_noise``),
-        when given, is mixed into each tree's root prior with weight ``root_noise_fraction``.
+        are sampled with ``generator``. An ``explore`` search (training episodes) mixes Dirichlet noise
+        into each tree's root prior (``root_noise_fraction``; none at fraction 0).
         """
         settings = self.settings
         m, t = len(env_idx), settings.tree_num
@@ -217,6 +215,10 @@ class BatchedMCTS:
         self.goals = goals
         roots = np.arange(trees) * (settings.num_simulations + 1)
         self.sim.set_state(core.get_state(np.repeat(np.asarray(env_idx, dtype=np.int64), t)))
+        root_noise = None
+        if settings.adds_root_noise(explore):      # drawn first: the stream the co-players' goals draw from follows
+            avail = self.sim.avail_actions()[np.arange(m) * t, np.asarray(slot_idx, dtype=np.int64)]
+            root_noise = draw_root_noise(avail, t, settings.root_dirichlet_alpha, generator)
         goals.begin(m, t, self.sim, self.focal, settings.num_simulations + 1, generator)
         snapshot = self.sim.get_state()
         self.static = {name: getattr(snapshot, name) for name in _STATIC}
@@ -224,8 +226,6 @@ class BatchedMCTS:
         self._store(roots, snapshot)
         self._evaluate(np.arange(trees), roots, generator)
         if root_noise is not None:
-            if root_noise.shape != (m, t, self.n_actions):
-                raise ValueError(f"root_noise must have shape {(m, t, self.n_actions)}, got {root_noise.shape}")
             prior = self.c_prior[roots] / settings.c_puct
             self.c_prior[roots] = settings.c_puct * mix_root_noise(prior, root_noise.reshape(trees, -1),
                                                                    settings.root_noise_fraction)
@@ -236,7 +236,7 @@ class BatchedMCTS:
         root_sums = self.value_sums.reshape(-1, self.n_actions)[roots].reshape(m, t, -1)
         avail = self.node_avail[roots[::t], slot_idx]
         q = root_q(root_visits, root_sums, self.lower.reshape(m, t), self.upper.reshape(m, t))
-        return SearchResult(q, root_visits, avail)
+        return SearchResult(q, root_visits, avail, root_noise)
 
     def _simulate(self, generator: torch.Generator) -> None:
         length, trees, parent, action = self._select()

@@ -117,9 +117,8 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
 
     def plan(core: GridCore, rows: np.ndarray) -> np.ndarray:
         goals = np.broadcast_to(true_goals, (len(rows), settings.tree_num, core.n_agents))
-        slots = np.full(len(rows), focal_slot)
-        noise = settings.root_noise(core.avail_actions()[rows, focal_slot], True, generator)
-        result = search.search(core, rows, slots, RuleTreeGoals(goals, goal_roles), generator, noise)
+        result = search.search(core, rows, np.full(len(rows), focal_slot), RuleTreeGoals(goals, goal_roles), generator,
+                               explore=True)
         return result.greedy()
 
     focal_rule = make(core.name, rule)
