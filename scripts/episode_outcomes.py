@@ -13,11 +13,20 @@ On stag hunt the checkpoint's table is followed by the number of steps in which 
 agents stood on a live stag and it survived the step (a pair that lets a step pass, so that a
 third hunter can catch up). With --rules, one episode per map (seeds 0..episodes-1) on the stag_hunt_small maps of the
 search probes, each slot played by its rule.
+
+With --checkpoint and ``--versus-rule RULE``, the same test maps (the same episode seeds) are
+played again with RULE in the learned agent's slot (``--focal-slot``, default 0) and the rest of
+the roles unchanged, and the paired difference of that slot's return is printed: whether the
+trained agent earns at least what the rule earns in its place, map by map.
+
+    python -m scripts.episode_outcomes --config hop --checkpoint results/models/<token> --episodes 512 \
+        --set 'roles=[hop,NS,NS,NS]' --versus-rule NS
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,9 +53,21 @@ class StagWaits:
         self.pairs_on_stag = (hunters >= 2).any(axis=1) & ~core.done   # two or more on a live stag, env playing
 
 
-def checkpoint_returns(options: argparse.Namespace) -> tuple[np.ndarray, int | None]:
-    """Per-agent returns [episodes, N] of the checkpoint's test episodes, and on stag hunt the
-    steps a stag survived with two or more agents on it (None on other envs)."""
+@dataclass
+class CheckpointEpisodes:
+    """A checkpoint's test episodes: per-agent returns ``[episodes, N]``, their episode seeds, the
+    run's roles and core (to replay the seeds), and on stag hunt the steps a stag survived with two
+    or more agents on it (None on other envs)."""
+
+    returns: np.ndarray
+    seeds: np.ndarray
+    roles: list[str]
+    core: object
+    stag_waits: int | None
+
+
+def checkpoint_returns(options: argparse.Namespace) -> CheckpointEpisodes:
+    """The checkpoint's test episodes (greedy, the run's test seed stream)."""
     from experiment import Experiment
     from launch import load_config, prepare_args
     from runners.episode_stats import EpisodeResults
@@ -58,15 +79,37 @@ def checkpoint_returns(options: argparse.Namespace) -> tuple[np.ndarray, int | N
     experiment = Experiment(prepare_args(load_config(options.config, options.env_config, overrides)),
                             Logger(get_logger()))
     experiment.restore(options.checkpoint)
-    stag_hunt = experiment.runner.env.core.name == "stag_hunt"
-    results, waits = [], []
+    runner = experiment.runner
+    stag_hunt = runner.env.core.name == "stag_hunt"
+    results, waits, seeds = [], [], []
     while sum(len(r.lengths) for r in results) < options.episodes:
         hook = StagWaits() if stag_hunt else None
-        results.append(experiment.runner.run(test_mode=True, on_step=hook)[1])
+        seeds.append(runner.episode_seeds(test_mode=True))
+        results.append(runner.run(test_mode=True, on_step=hook)[1])
         if hook is not None:
             waits.append(hook.waits)
     returns = EpisodeResults.concat(results).returns[:options.episodes]
-    return returns, int(np.concatenate(waits)[:options.episodes].sum()) if stag_hunt else None
+    return CheckpointEpisodes(returns, np.concatenate(seeds)[:options.episodes],
+                              [str(role) for role in experiment.args.roles], runner.env.core,
+                              int(np.concatenate(waits)[:options.episodes].sum()) if stag_hunt else None)
+
+
+def versus_rule(episodes: CheckpointEpisodes, rule: str, slot: int) -> str:
+    """The checkpoint's return in ``slot`` against ``rule``'s in that slot on the same episode seeds."""
+    from envs.rule_based import play_rules
+
+    if not 0 <= slot < len(episodes.roles):
+        raise ValueError(f"--focal-slot {slot}: the run has slots 0..{len(episodes.roles) - 1}")
+    roles = list(episodes.roles)
+    roles[slot] = rule
+    core = type(episodes.core)(len(episodes.seeds), **episodes.core.args)
+    rule_return = play_rules(core, episodes.seeds, roles)[:, slot]
+    agent_return = episodes.returns[:, slot]
+    difference = agent_return - rule_return
+    return (f"slot {slot}: {episodes.roles[slot]} {agent_return.mean():.3f}, {rule} on the same maps "
+            f"{rule_return.mean():.3f}; difference {difference.mean():+.3f} ± {difference.std(ddof=1) / np.sqrt(len(difference)):.3f} "
+            f"(standard error, {len(difference)} maps; agent below the rule on {np.mean(difference < 0):.0%}, "
+            f"above on {np.mean(difference > 0):.0%})")
 
 
 def rule_returns(options: argparse.Namespace) -> np.ndarray:
@@ -103,20 +146,33 @@ def main() -> int:
     parser.add_argument("--episodes", type=int, default=128)
     parser.add_argument("--batch-size-run", type=int, default=32, help="test envs played together")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--versus-rule", help="with --checkpoint: also play this rule (e.g. NS) in --focal-slot on "
+                                              "the same maps and print the paired difference")
+    parser.add_argument("--focal-slot", type=int, default=0, help="the learned agent's slot for --versus-rule")
     options = parser.parse_args()
     if options.episodes < 2 or options.batch_size_run < 1:
         print("episode_outcomes: --episodes must be >= 2 and --batch-size-run >= 1", file=sys.stderr)
         return 2
+    if options.versus_rule and not options.checkpoint:
+        print("episode_outcomes: --versus-rule compares a --checkpoint's agent with a rule", file=sys.stderr)
+        return 2
     import torch
     torch.set_num_threads(1)
     try:
-        returns, waits = checkpoint_returns(options) if options.checkpoint else (rule_returns(options), None)
+        if options.checkpoint:
+            episodes = checkpoint_returns(options)
+            returns, waits = episodes.returns, episodes.stag_waits
+            comparison = versus_rule(episodes, options.versus_rule, options.focal_slot) if options.versus_rule else None
+        else:
+            returns, waits, comparison = rule_returns(options), None, None
     except (ConfigError, ValueError) as error:
         print(f"episode_outcomes: {error}", file=sys.stderr)
         return 2
     print(markdown(returns))
     if waits is not None:
         print(f"steps a stag survived with two or more agents on it: {waits}")
+    if comparison is not None:
+        print(comparison)
     return 0
 
 

@@ -9,8 +9,11 @@ search values its leaves by the search's own d-step rollouts instead (``mcts_rol
 the flat prior for the planner, the exact π_ω for the co-players, bootstrapped with the
 constant). With ``--leaf networks --checkpoint DIR`` the prior and the leaf values are a trained
 ``hop`` / ``direct_om`` run's networks (its latest checkpoint), and only its co-player model is
-replaced by the exact one: what the run would earn with a perfect π_ω and perfect beliefs. It first
-prints the networks' mean value and mean top prior probability at the maps' first states.
+replaced by the exact one: what the run would earn with a perfect π_ω and perfect beliefs. With
+``--coplayer-model learned`` the co-players are simulated by the checkpoint's own π_ω instead,
+each under its true goal (NS: stag, NH: hare): what the run earns with its co-player model but
+perfect beliefs. It first prints the networks' mean value and mean top prior probability at the
+maps' first states.
 Prints one markdown table row per setting:
 mean focal return of the planner and of the rule, the share of maps where the planner did worse,
 and the seconds the setting took.
@@ -31,14 +34,13 @@ import torch
 
 from envs.stag_hunt import StagHuntCore
 from planners.mcts import SearchSettings
-from planners.search_probe import STAG_HUNT_SMALL, PartialModels, probe_search
+from planners.search_probe import COPLAYER_MODELS, STAG_HUNT_SMALL, PartialModels, probe_search
 from utils.errors import ConfigError
 
 
 def checkpoint_networks(config: str, checkpoint: str, load_step: int, settings: list[str]):
-    """The search's view of the prior/value networks of a trained run's checkpoint (``load_step`` 0:
-    the latest; ``settings`` the run's KEY=VALUE overrides)."""
-    from controllers.mcts_actor import TorchSearchModels
+    """The search's view of the networks of a trained run's checkpoint, prior, value and π_ω
+    (``load_step`` 0: the latest; ``settings`` the run's KEY=VALUE overrides)."""
     from experiment import Experiment
     from launch import load_config, prepare_args
     from utils.config import parse_overrides
@@ -48,7 +50,7 @@ def checkpoint_networks(config: str, checkpoint: str, load_step: int, settings: 
     args = prepare_args(load_config(config, "stag_hunt_small", overrides))
     experiment = Experiment(args, Logger(get_logger()))
     experiment.restore(checkpoint)
-    return TorchSearchModels(experiment.mac.actor.policy, None, args.device)
+    return experiment.mac.actor.models
 
 
 def first_state_summary(networks, maps: int) -> str:
@@ -78,6 +80,12 @@ def main() -> int:
     parser.add_argument("--networks", nargs="+", default=["prior+value"], choices=["prior+value", "prior", "value"],
                         help="which of the checkpoint's networks to use (the other: flat prior / leaf value 0), "
                              "one table row each")
+    parser.add_argument("--coplayer-model", nargs="+", default=["exact"], choices=list(COPLAYER_MODELS),
+                        help="who simulates the co-players in the trees, under their true goals: their rules (exact) "
+                             "or the --checkpoint's π_ω (learned; NS and NH co-players only); one row each")
+    parser.add_argument("--true-goal-share", type=float, nargs="+", default=[1.0],
+                        help="probability that a tree simulates a co-player under its true goal (else the other of "
+                             "stag and hare): beliefs short of certain; one row each")
     parser.add_argument("--c-puct", type=float, nargs="+", default=[1.25, 5.0])
     parser.add_argument("--simulations", type=int, nargs="+", default=[200])
     parser.add_argument("--rollout-depth", type=int, nargs="+", default=[0],
@@ -91,12 +99,17 @@ def main() -> int:
     options = parser.parse_args()
     if (options.maps < 1 or options.trees < 1 or min(options.simulations) < 1 or min(options.c_puct) <= 0
             or min(options.rollout_depth) < 0 or not 0 < options.discount <= 1
-            or not all(0 <= f <= 1 for f in options.root_noise) or options.dirichlet_alpha <= 0):
+            or not all(0 <= f <= 1 for f in options.root_noise) or options.dirichlet_alpha <= 0
+            or not all(0 <= p <= 1 for p in options.true_goal_share)):
         print("probe_search: --maps, --trees and --simulations must be >= 1, --c-puct > 0, --rollout-depth >= 0, "
-              "--discount in (0, 1], --root-noise in [0, 1], --dirichlet-alpha > 0", file=sys.stderr)
+              "--discount in (0, 1], --root-noise and --true-goal-share in [0, 1], --dirichlet-alpha > 0", file=sys.stderr)
         return 2
     if ("networks" in options.leaf) != bool(options.checkpoint):
         print("probe_search: --leaf networks and --checkpoint go together", file=sys.stderr)
+        return 2
+    if "learned" in options.coplayer_model and (not options.checkpoint or "RAND" in options.coplayers):
+        print("probe_search: --coplayer-model learned needs --checkpoint and NS / NH co-players (RAND has no goal "
+              "of the trained model)", file=sys.stderr)
         return 2
     if options.out and os.path.isdir(options.out):
         print(f"probe_search: --out {options.out} is a directory; give a file path", file=sys.stderr)
@@ -108,14 +121,14 @@ def main() -> int:
     except (ConfigError, ValueError, FileNotFoundError) as error:
         print(f"probe_search: --checkpoint {options.checkpoint}: {error}", file=sys.stderr)
         return 2
-    lines = ["| co-players | leaf value | search rollouts | discount | c_puct | root noise | trees × simulations | planner | "
-             "rule in the same slot | maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| co-players | co-player model | P(true goal) | leaf value | search rollouts | discount | c_puct | root noise | trees × simulations | planner | "
+             "rule in the same slot | maps where the planner earned less | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     if networks is not None:
         print(first_state_summary(networks, options.maps), flush=True)
     print("\n".join(lines), flush=True)
-    for coplayer, leaf, depth, c_puct, noise, sims, parts in itertools.product(
-            options.coplayers, options.leaf, options.rollout_depth, options.c_puct, options.root_noise,
-            options.simulations, options.networks):
+    for coplayer, coplayer_model, share, leaf, depth, c_puct, noise, sims, parts in itertools.product(
+            options.coplayers, options.coplayer_model, options.true_goal_share, options.leaf, options.rollout_depth, options.c_puct,
+            options.root_noise, options.simulations, options.networks):
         if depth and leaf != "constant" or leaf != "networks" and parts != options.networks[0]:
             continue                        # rollouts belong to the constant leaf, network parts to the networks
         rule = options.rule or ("NS" if coplayer == "RAND" else coplayer)
@@ -124,10 +137,10 @@ def main() -> int:
         result = probe_search(StagHuntCore, STAG_HUNT_SMALL, np.arange(options.maps), 0, ["-"] + [coplayer] * 3,
                               SearchSettings(sims, options.trees, c_puct, options.discount, depth, noise,
                                              options.dirichlet_alpha), rule, leaf=leaf,
-                              networks=models)
+                              networks=models, coplayer_model=coplayer_model, true_goal_share=share)
         worse = float(np.mean(result.planner_returns < result.rule_returns))
         name = f"networks ({parts})" if leaf == "networks" else leaf
-        line = (f"| 3 {coplayer} | {name} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | "
+        line = (f"| 3 {coplayer} | {coplayer_model} | {share:g} | {name} | {f'{depth} steps' if depth else '-'} | {options.discount:g} | {c_puct:g} | "
                 f"{f'{noise:g} (α {options.dirichlet_alpha:g})' if noise else '-'} | {options.trees} × {sims} | {result.planner:.2f} | "
                 f"{result.rule:.2f} ({rule}) | {worse:.0%} | {time.perf_counter() - start:.0f} |")
         lines.append(line)

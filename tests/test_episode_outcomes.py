@@ -5,7 +5,7 @@ import pytest
 from envs.rule_based import play_rules
 from envs.stag_hunt import StagHuntCore
 from runners.episode_stats import payoff_profiles
-from scripts.episode_outcomes import markdown
+from scripts.episode_outcomes import CheckpointEpisodes, markdown, versus_rule
 
 # agents 1 and 2 are one step from the stag, agents 3 and 4 one step from a hare each
 LAYOUT = ["1S2",
@@ -85,3 +85,19 @@ def test_a_chosen_slot_is_played_by_its_callback_only_while_it_plays():
     core = StagHuntCore(2, n_agents=4, layout=LAYOUT, episode_limit=10)
     returns = play_rules(core, np.arange(2), ["NS", "NS", "ignored", "NH"], chosen=(2, choose))
     assert returns.tolist() == [[5.0, 5.0, 1.0, 1.0]] * 2 and calls == [[0, 1], [0, 1]]
+
+
+def test_versus_rule_replays_the_same_maps_with_the_rule_in_the_agent_s_slot():
+    """An "agent" that is the NS rule itself earns exactly what NS earns in its slot on the same
+    seeds (same maps, same random streams): difference 0 on every map. A slot outside the run is refused."""
+    env_args = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)
+    seeds = np.arange(100, 116)
+    core = StagHuntCore(len(seeds), **env_args)
+    returns = play_rules(core, seeds, ["NS"] * 4)
+    episodes = CheckpointEpisodes(returns, seeds, ["NS"] * 4, core, None)
+    assert "difference +0.000 ± 0.000 (standard error, 16 maps; agent below the rule on 0%, above on 0%)" \
+        in versus_rule(episodes, "NS", 0)
+    nh = play_rules(StagHuntCore(len(seeds), **env_args), seeds, ["NH", "NS", "NS", "NS"])[:, 0]
+    assert f"NH on the same maps {nh.mean():.3f}" in versus_rule(episodes, "NH", 0)
+    with pytest.raises(ValueError, match="--focal-slot 4"):
+        versus_rule(episodes, "NS", 4)

@@ -8,6 +8,7 @@ import torch
 from envs.grid_core import STAY
 from envs.snowdrift import REMOVE, SnowdriftCore
 from envs.stag_hunt import HARE, STAG, StagHuntCore
+from modules.coplayer_model import CoplayerModel
 from planners.mcts import BatchedMCTS, SearchSettings
 from planners.rule_goals import RuleTreeGoals, rule_logits
 from planners.search_probe import ConstantModels, PartialModels, RolloutModels, probe_search
@@ -131,6 +132,57 @@ def test_a_run_s_networks_take_the_place_of_the_leaf_models():
         probe_search(StagHuntCore, env_args, np.arange(1), 0, roles, settings, "NS", leaf="networks")
 
 
+def test_beliefs_on_the_wrong_goal_make_the_planner_take_the_hare_next_to_a_stag_hunter():
+    """A hare one step left, the stag one step right and an NS partner one step beyond it. With the
+    partner's true goal the planner meets it on the stag (5) on every map seed; with
+    ``true_goal_share`` 0 every tree simulates the partner as a hare hunter (the exact NH rule), so
+    nobody would join it on the stag and it takes the hare (1)."""
+    env_args = dict(n_agents=2, layout=["H1S2"], episode_limit=10)
+    right = probe_search(StagHuntCore, env_args, np.arange(4), 0, ["-", "NS"], DEFAULTS, "NS", leaf="constant")
+    wrong = probe_search(StagHuntCore, env_args, np.arange(4), 0, ["-", "NS"], DEFAULTS, "NS", leaf="constant",
+                         true_goal_share=0.0)
+    assert right.planner_returns.tolist() == [5.0] * 4
+    assert wrong.planner_returns.tolist() == [1.0] * 4
+    with pytest.raises(ValueError, match="true_goal_share"):
+        probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "NS"], DEFAULTS, "NS", true_goal_share=1.5)
+
+
+class _CoplayerNetworks(ConstantModels):
+    """A flat prior, value 0 and a real (untrained) goal-conditioned π_ω."""
+
+    sparse_inputs = False
+
+    def __init__(self) -> None:
+        super().__init__(7)
+        torch.manual_seed(0)
+        self.coplayer = CoplayerModel((7, 4, 4), 4, 2, 7, hidden_dim=16, conv_channels=())
+
+    def coplayer_logits(self, state, time, goals=None):
+        with torch.no_grad():
+            return self.coplayer(torch.as_tensor(state), torch.as_tensor(time)[:, None],
+                                 None if goals is None else torch.as_tensor(goals)).numpy()
+
+
+def test_a_learned_coplayer_model_simulates_the_coplayers_under_their_goals():
+    """``coplayer_model="learned"`` simulates co-players by the networks' π_ω (stag for NS, hare for
+    NH); it needs networks with one, and RAND, no goal of a trained model, is refused before any episode."""
+    env_args = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)
+    settings = SearchSettings(num_simulations=5, tree_num=2, c_puct=1.25, discount=0.95)
+    networks = _CoplayerNetworks()
+    result = probe_search(StagHuntCore, env_args, np.arange(2), 0, ["-", "NH", "NH", "NH"], settings, "NH",
+                          leaf="networks", networks=networks, coplayer_model="learned")
+    assert (result.planner_returns <= 1.0).all()                     # hare hunters never join a stag
+    with pytest.raises(ValueError, match="no goal of the trained model"):
+        probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "RAND", "RAND", "RAND"], settings, "NS",
+                     leaf="networks", networks=networks, coplayer_model="learned")
+    with pytest.raises(ValueError, match="needs a trained run's networks"):
+        probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "NS", "NS", "NS"], settings, "NS",
+                     leaf="constant", coplayer_model="learned")
+    with pytest.raises(ValueError, match="unknown"):
+        probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "NS", "NS", "NS"], settings, "NS",
+                     coplayer_model="oracle")
+
+
 def test_the_probe_script_prints_one_row_per_setting_and_refuses_networks_without_a_checkpoint(monkeypatch, capsys):
     """``scripts.probe_search``: one table row per (co-players, leaf) without a checkpoint; ``--leaf
     networks`` without ``--checkpoint`` is one error line and exit code 2."""
@@ -139,7 +191,8 @@ def test_the_probe_script_prints_one_row_per_setting_and_refuses_networks_withou
                                      "rollout", "--simulations", "2", "--trees", "1", "--c-puct", "1.25"])
     assert script.main() == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 3 NH")]
-    assert [row.split("|")[2].strip() for row in rows] == ["constant", "rollout"]
+    assert [row.split("|")[4].strip() for row in rows] == ["constant", "rollout"]
+    assert [row.split("|")[2].strip() for row in rows] == ["exact", "exact"]
     summary = script.first_state_summary(ConstantModels(7, value=0.5), 3)
     assert "mean V 0.50" in summary and "mean top prior probability 0.143" in summary   # flat over 7 actions
     monkeypatch.setattr("sys.argv", ["probe_search", "--leaf", "networks"])

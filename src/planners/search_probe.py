@@ -4,6 +4,8 @@ One planning agent plays in ``focal_slot`` of a batch of envs next to rule-based
 search is given the co-players' true policies (``RuleTreeGoals``, every tree with each co-player's
 true goal), a flat prior and a constant leaf value. The same envs (same seeds) are then played
 with a rule in the focal slot. A faithful search earns at least what the rule earns there.
+With ``coplayer_model="learned"`` the co-players are simulated by a trained run's π_ω instead,
+still under their true goals: what that run's co-player model costs when its beliefs are exact.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from envs.grid_core import GridCore
 from envs.rule_based import make, play_rules
 from planners.mcts import BatchedMCTS, SearchModels, SearchSettings
 from planners.rule_goals import DEFAULT_GOAL_ROLES, RuleTreeGoals
+from planners.tree_goals import DiscreteTreeGoals, TreeGoals
 
 
 STAG_HUNT_SMALL = dict(grid_size=4, n_walls=0, n_stags=1, n_hares=4, episode_limit=35)  # env args of the probes
@@ -50,6 +53,26 @@ class PartialModels:
     def prior_value(self, obs, time, slot) -> tuple[np.ndarray, np.ndarray]:
         logits, value = self.models.prior_value(obs, time, slot)
         return (logits if self.prior else np.zeros_like(logits)), (value if self.value else np.zeros_like(value))
+
+    def coplayer_logits(self, state, time, goals=None) -> np.ndarray:
+        return self.models.coplayer_logits(state, time, goals)
+
+
+def _exact_coplayers(goals: np.ndarray, goal_roles: tuple[str, ...], networks) -> TreeGoals:
+    return RuleTreeGoals(goals, goal_roles)
+
+
+def _learned_coplayers(goals: np.ndarray, goal_roles: tuple[str, ...], networks) -> TreeGoals:
+    if networks is None or not hasattr(networks, "coplayer_logits"):
+        raise ValueError("probe_search: coplayer_model 'learned' needs a trained run's networks")
+    if goals.max(initial=0) >= 2:
+        raise ValueError(f"probe_search: coplayer_model 'learned' models goals {goal_roles[:2]} (stag, hare); "
+                         f"co-players {goal_roles[2:]} have no goal of the trained model")
+    return DiscreteTreeGoals(networks.coplayer_logits, goals, bool(getattr(networks, "sparse_inputs", False)))
+
+
+# who simulates the co-players inside the trees, under their true goals
+COPLAYER_MODELS = {"exact": _exact_coplayers, "learned": _learned_coplayers}
 
 
 class RolloutModels:
@@ -95,14 +118,24 @@ class ProbeResult:
 
 def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, focal_slot: int, roles: list[str],
                  settings: SearchSettings, rule: str, leaf: str = "rollout", leaf_value: float = 0.0,
-                 seed: int = 0, networks: SearchModels | None = None) -> ProbeResult:
+                 seed: int = 0, networks: SearchModels | None = None, coplayer_model: str = "exact",
+                 true_goal_share: float = 1.0) -> ProbeResult:
     """Focal return of the search with exact co-player models (greedy actions) and of ``rule`` in
     the same slot, next to co-player rules ``roles`` (the focal slot's entry is ignored), on envs
     ``seeds``. Every co-player is modelled by its own rule (``exact_goal_roles``). Leaves are valued
     by a rollout of the rules (``leaf="rollout"``, the focal agent playing ``rule``), by the
     constant ``leaf_value`` (``leaf="constant"``), or by ``networks`` (``leaf="networks"``: a trained
     run's prior and value, so that only its co-player model is replaced by the exact one). With a
-    ``settings.root_noise_fraction`` above 0 every search gets root noise, as in training."""
+    ``settings.root_noise_fraction`` above 0 every search gets root noise, as in training.
+    ``coplayer_model`` (``COPLAYER_MODELS``): ``exact`` simulates each co-player by its rule,
+    ``learned`` by ``networks``' π_ω under the co-player's true goal (NS: stag, NH: hare).
+    ``true_goal_share`` below 1 stands for beliefs that are not certain: each tree's goal of each
+    co-player is its true one with that probability and the other of the first two goals (stag
+    and hare) otherwise, drawn afresh at every decision (seeded by ``seed``)."""
+    if not 0 <= true_goal_share <= 1:
+        raise ValueError(f"probe_search: true_goal_share {true_goal_share} must be in [0, 1]")
+    if coplayer_model not in COPLAYER_MODELS:
+        raise ValueError(f"probe_search: coplayer_model '{coplayer_model}' is unknown; allowed: {', '.join(COPLAYER_MODELS)}")
     core = core_cls(len(seeds), **env_args)
     goal_roles = exact_goal_roles(core.name, [role for slot, role in enumerate(roles) if slot != focal_slot])
     true_goals = np.array([goal_roles.index(r) if r in goal_roles else 0 for r in roles])
@@ -113,12 +146,19 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
     if models is None:
         raise ValueError("probe_search: leaf 'networks' needs the networks")
     search = BatchedMCTS(core, models, settings)
+    COPLAYER_MODELS[coplayer_model](np.broadcast_to(true_goals, (1, settings.tree_num, core.n_agents)), goal_roles,
+                                    networks)   # a bad pairing fails here, before any episode
     generator = torch.Generator().manual_seed(seed)
+
+    draws = np.random.default_rng(seed)
 
     def plan(core: GridCore, rows: np.ndarray) -> np.ndarray:
         goals = np.broadcast_to(true_goals, (len(rows), settings.tree_num, core.n_agents))
-        result = search.search(core, rows, np.full(len(rows), focal_slot), RuleTreeGoals(goals, goal_roles), generator,
-                               explore=True)
+        if true_goal_share < 1:
+            other = np.where(goals < 2, 1 - goals, goals)            # stag <-> hare; other goals stay
+            goals = np.where(draws.random(goals.shape) < true_goal_share, goals, other)
+        coplayers = COPLAYER_MODELS[coplayer_model](goals, goal_roles, networks)
+        result = search.search(core, rows, np.full(len(rows), focal_slot), coplayers, generator, explore=True)
         return result.greedy()
 
     focal_rule = make(core.name, rule)
