@@ -9,7 +9,7 @@ seconds per iteration of the rollout and of each learner's update.
 An entry of ``--algs`` may carry overrides of its own, ``ALG+KEY=V[,KEY=V]``, to compare settings
 of one alg interleaved (e.g. ``hop_plus_wm hop_plus_wm+wm_spatial_channels=16``).
 
-``--trained ALG=DIR`` starts that alg from the latest checkpoint under ``DIR`` (a run's model
+``--trained ALG=DIR`` starts that entry of ``--algs`` (overrides included) from the latest checkpoint under ``DIR`` (a run's model
 folder) instead of fresh networks: what an iteration costs later in a run, where a planner whose
 co-player model has become decisive may step fewer branches (``wm_coplayer_expectation: top_mass``).
 """
@@ -26,6 +26,18 @@ import torch
 from experiment import Experiment
 from launch import load_config, prepare_args
 from utils.logging import Logger, get_logger
+
+
+def trained_dirs(items: list[str], algs: list[str]) -> dict[str, str] | None:
+    """``--trained`` items ``ALG=DIR`` -> {ALG: DIR}; ALG is an entry of ``algs``, overrides included
+    (``hop_plus_wm+wm_spatial_fusion=late=DIR``); None if an item names no entry or one is named twice."""
+    trained: dict[str, str] = {}
+    for item in items:
+        alg = next((a for a in sorted(algs, key=len, reverse=True) if item.startswith(a + "=")), None)
+        if alg is None or alg in trained:
+            return None
+        trained[alg] = item[len(alg) + 1:]
+    return trained
 
 
 def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dict, trained: str | None = None) -> dict:
@@ -81,8 +93,8 @@ def main() -> None:
     parser.add_argument("--trained", nargs="*", default=[], metavar="ALG=DIR",
                         help="start ALG from the latest checkpoint under DIR (a run's model folder)")
     opts = parser.parse_args()
-    trained = dict(item.split("=", 1) for item in opts.trained if "=" in item)
-    if len(trained) != len(opts.trained) or not set(trained) <= set(opts.algs):
+    trained = trained_dirs(opts.trained, opts.algs)
+    if trained is None:
         parser.error(f"--trained: give ALG=DIR for algs among --algs {opts.algs} (got {opts.trained})")
     torch.set_num_threads(opts.threads)
     from utils.config import parse_yaml

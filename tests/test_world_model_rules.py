@@ -77,6 +77,31 @@ def test_the_looked_up_action_planes_are_their_convolution(seed, rows, density, 
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-4) for a, b in zip(*gradients))
 
 
+def test_the_planning_table_follows_every_change_of_the_kernels():
+    """Without gradients the action table is kept between steps; after an optimiser step, or a
+    load of other weights, the looked-up planes are again exactly their convolution."""
+    model = _fusion_model(3, "late")
+    generator = torch.Generator().manual_seed(3)
+    grid = (torch.rand(4, *model.obs_shape, generator=generator) < 0.4).float()
+    joint = torch.randint(0, model.n_actions, (4, model.n_agents), generator=generator)
+    planes = model._action_planes(grid, joint).flatten(1, 2)
+
+    def planned_and_convolved():
+        with torch.no_grad():
+            return model._looked_up_actions(grid, joint), model.action_conv(planes)
+
+    before, convolved = planned_and_convolved()
+    assert torch.allclose(before, convolved, atol=1e-5)
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.action_conv(planes).square().sum().backward()
+    optimiser.step()
+    after, convolved = planned_and_convolved()
+    assert not torch.allclose(before, after, atol=1e-3) and torch.allclose(after, convolved, atol=1e-5)
+    model.load_state_dict(_fusion_model(4, "late").state_dict())
+    loaded, convolved = planned_and_convolved()
+    assert not torch.allclose(after, loaded, atol=1e-3) and torch.allclose(loaded, convolved, atol=1e-5)
+
+
 def test_late_fusion_runs_the_3x3_layers_on_the_grid_alone():
     """Under ``late`` fusion the joint action changes only what comes after the state features: two
     joint actions from one grid share them, and the 3x3 blocks never see an action."""

@@ -122,20 +122,35 @@ class SpatialWorldModel(nn.Module):
         about 2.5x faster."""
         rows, _, height, width = grid.shape
         n, cells = self.n_agents, height * width
-        weight = self._action_kernels()
-        features = weight.shape[0]
-        kernels = weight.transpose(0, 1).reshape(n * self.n_actions * features, 1, 3, 3)
-        one_hot = torch.eye(cells, dtype=grid.dtype, device=grid.device).view(cells, 1, height, width)
-        table = F.conv2d(one_hot, kernels, padding=1)                                  # [cells, N*A*F, H, W]
-        table = table.view(cells, n * self.n_actions, features, height, width).transpose(0, 1)
-        if channels_last:
-            table = table.permute(0, 1, 3, 4, 2)
-        table = table.reshape(n * self.n_actions * cells, -1)
+        features = self._action_kernels().shape[0]
+        table = self._action_table(height, width, channels_last, grid.dtype)
         row, agent, cell = torch.nonzero(grid[:, :n].flatten(2) > 0, as_tuple=True)    # row-major: bags in order
         index = (agent * self.n_actions + joint[row, agent]) * cells + cell
         counts = torch.bincount(row, minlength=rows)
         planes = F.embedding_bag(index, table, counts.cumsum(0) - counts, mode="sum")  # [M, F*H*W]
         return planes.view(rows, height, width, features) if channels_last else planes.view(rows, features, height, width)
+
+    def _action_table(self, height: int, width: int, channels_last: bool, dtype: torch.dtype) -> torch.Tensor:
+        """``[N*A*cells, F*H*W]``: the convolution of a one-hot action plane of every (agent, action,
+        cell), in the layout of ``_looked_up_actions``. Without gradients (planning) it is kept until
+        the kernels change (an optimiser step or a load bumps their version): a planner steps the
+        model hundreds of times between two updates."""
+        weight = self._action_kernels()
+        key = (weight.data_ptr(), weight._version, height, width, channels_last, dtype, weight.device)
+        cached = getattr(self, "_table_cache", None)
+        if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
+            return cached[1]
+        n, features, cells = self.n_agents, weight.shape[0], height * width
+        kernels = weight.transpose(0, 1).reshape(n * self.n_actions * features, 1, 3, 3).to(dtype)
+        one_hot = torch.eye(cells, dtype=dtype, device=weight.device).view(cells, 1, height, width)
+        table = F.conv2d(one_hot, kernels, padding=1)                                  # [cells, N*A*F, H, W]
+        table = table.view(cells, n * self.n_actions, features, height, width).transpose(0, 1)
+        if channels_last:
+            table = table.permute(0, 1, 3, 4, 2)
+        table = table.reshape(n * self.n_actions * cells, -1)
+        if not torch.is_grad_enabled():
+            self._table_cache = (key, table)
+        return table
 
     def state_features(self, latent: torch.Tensor) -> torch.Tensor:
         """The part of a step that reads the (binarised) grid alone, shared by every joint action from
