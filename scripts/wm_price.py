@@ -75,7 +75,10 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
     per env step. With ``diagnose`` (variant ``learned``) the simulator's Q is also computed at every
     state the learned model's planner decides in (not timed): ``agreement`` is the fraction of
     decisions where both argmaxes are the same action, ``regret`` the mean Q_sim(best) − Q_sim(chosen),
-    ``regret_share`` the fraction of decisions whose regret exceeds 0.01."""
+    ``regret_share`` the fraction of decisions whose regret exceeds 0.01; ``agreement_interact`` and
+    ``decisions_interact`` are the agreement and count over the decisions where the agent can act on
+    its cell (an action beyond the moves and STAY is available: a capture, a removal), the
+    decisions a return is made of."""
     import envs
     from envs import rule_based
     from envs.grid_core import STAY
@@ -100,6 +103,7 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
     returns = np.zeros((episodes, n))
     steps, began, untimed = 0, time.time(), 0.0
     regrets: list[torch.Tensor] = []
+    interacts: list[torch.Tensor] = []
     while not core.done.all():
         actions = np.full((episodes, n), STAY, dtype=np.int64)
         if len(others):
@@ -126,6 +130,7 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                 paused = time.time()
                 q_sim = planner.q(simulator, simulator.root(core, env_idx, slot, prev_ego), predict, generator)
                 regrets.append(q_sim.max(-1).values - q_sim.gather(1, q.argmax(-1, keepdim=True))[:, 0])
+                interacts.append(torch.from_numpy(core.avail_actions()[env_idx, slot, STAY + 1:].any(-1)))
                 untimed += time.time() - paused
         rewards, _, _ = core.step(actions)
         returns += rewards
@@ -136,6 +141,9 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
         regret = torch.cat(regrets)
         out.update(agreement=float((regret == 0).float().mean()), regret=float(regret.mean()),
                    regret_share=float((regret > 0.01).float().mean()), decisions=int(regret.numel()))
+        interact = torch.cat(interacts)
+        out.update(agreement_interact=float((regret[interact] == 0).float().mean()) if interact.any() else float("nan"),
+                   decisions_interact=int(interact.sum()))
     return out
 
 

@@ -72,8 +72,14 @@ def test_a_hop_plus_wm_checkpoint_is_priced_with_its_own_moa(tmp_path):
 
     planner = WMPlanner(planner_settings(args))
     for variant in ("learned", "simulator"):
-        result = play(args, model, planner, "NS", variant, episodes=2, seed=0, coplayer_model="moa", moa=moa)
+        result = play(args, model, planner, "NS", variant, episodes=2, seed=0, coplayer_model="moa", moa=moa,
+                      diagnose=True)
         assert np.isfinite(result["return"]) and result["return"] >= 0
+        if variant == "learned":   # scored by the simulator's Q too; decisions on a prey are counted apart
+            assert 0 <= result["decisions_interact"] <= result["decisions"] > 0
+            assert result["decisions_interact"] == 0 or 0 <= result["agreement_interact"] <= 1
+        else:
+            assert "decisions" not in result
 
 
 def test_moa_coplayers_need_a_checkpoint(tmp_path):
