@@ -80,6 +80,9 @@ def checkpoint_returns(options: argparse.Namespace) -> CheckpointEpisodes:
                             Logger(get_logger()))
     experiment.restore(options.checkpoint)
     runner = experiment.runner
+    roles = [str(role) for role in experiment.args.roles]
+    if options.versus_rule:           # bad input fails before any episode is played
+        check_versus_rule(runner.env.core.name, roles, options.versus_rule, options.focal_slot)
     stag_hunt = runner.env.core.name == "stag_hunt"
     results, waits, seeds = [], [], []
     while sum(len(r.lengths) for r in results) < options.episodes:
@@ -90,16 +93,32 @@ def checkpoint_returns(options: argparse.Namespace) -> CheckpointEpisodes:
             waits.append(hook.waits)
     returns = EpisodeResults.concat(results).returns[:options.episodes]
     return CheckpointEpisodes(returns, np.concatenate(seeds)[:options.episodes],
-                              [str(role) for role in experiment.args.roles], runner.env.core,
+                              roles, runner.env.core,
                               int(np.concatenate(waits)[:options.episodes].sum()) if stag_hunt else None)
+
+
+def check_versus_rule(env_name: str, roles: list[str], rule: str, slot: int) -> None:
+    """``rule`` must be a rule of the env, ``slot`` one of the run's, and every other slot a rule
+    (the replay plays rules only); else a ValueError that says which."""
+    from envs.rule_based import make
+
+    if not 0 <= slot < len(roles):
+        raise ValueError(f"--focal-slot {slot}: the run has slots 0..{len(roles) - 1}")
+    make(env_name, rule)
+    for other, role in enumerate(roles):
+        if other != slot:
+            try:
+                make(env_name, role)
+            except ValueError:
+                raise ValueError(f"--versus-rule replays the other slots by their rules, but slot {other} is "
+                                 f"'{role}', not a rule; use a run whose other roles are rules") from None
 
 
 def versus_rule(episodes: CheckpointEpisodes, rule: str, slot: int) -> str:
     """The checkpoint's return in ``slot`` against ``rule``'s in that slot on the same episode seeds."""
     from envs.rule_based import play_rules
 
-    if not 0 <= slot < len(episodes.roles):
-        raise ValueError(f"--focal-slot {slot}: the run has slots 0..{len(episodes.roles) - 1}")
+    check_versus_rule(episodes.core.name, episodes.roles, rule, slot)
     roles = list(episodes.roles)
     roles[slot] = rule
     core = type(episodes.core)(len(episodes.seeds), **episodes.core.args)

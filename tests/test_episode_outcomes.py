@@ -101,3 +101,8 @@ def test_versus_rule_replays_the_same_maps_with_the_rule_in_the_agent_s_slot():
     assert f"NH on the same maps {nh.mean():.3f}" in versus_rule(episodes, "NH", 0)
     with pytest.raises(ValueError, match="--focal-slot 4"):
         versus_rule(episodes, "NS", 4)
+    with pytest.raises(ValueError, match="unknown rule-based role 'XX'"):
+        versus_rule(episodes, "XX", 0)
+    selfplay = CheckpointEpisodes(returns, seeds, ["hop"] * 4, core, None)
+    with pytest.raises(ValueError, match="slot 1 is 'hop', not a rule"):
+        versus_rule(selfplay, "NS", 0)
