@@ -130,7 +130,7 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                 paused = time.time()
                 q_sim = planner.q(simulator, simulator.root(core, env_idx, slot, prev_ego), predict, generator)
                 regrets.append(q_sim.max(-1).values - q_sim.gather(1, q.argmax(-1, keepdim=True))[:, 0])
-                interacts.append(torch.from_numpy(core.avail_actions()[env_idx, slot, STAY + 1:].any(-1)))
+                interacts.append(avail[:, 0, STAY + 1:].any(-1))          # the agent's own (ego-first) actions
                 untimed += time.time() - paused
         rewards, _, _ = core.step(actions)
         returns += rewards

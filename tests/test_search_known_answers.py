@@ -178,6 +178,12 @@ def test_a_learned_coplayer_model_simulates_the_coplayers_under_their_goals():
     with pytest.raises(ValueError, match="needs a trained run's networks"):
         probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "NS", "NS", "NS"], settings, "NS",
                      leaf="constant", coplayer_model="learned")
+    with pytest.raises(ValueError, match="needs a trained run's networks"):   # a wrapper without a π_ω has none
+        probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "NS", "NS", "NS"], settings, "NS",
+                     leaf="networks", networks=PartialModels(ConstantModels(7), prior=True, value=True),
+                     coplayer_model="learned")
+    partial = PartialModels(networks, prior=False, value=True)                  # keeps the run's π_ω as it is
+    assert partial.coplayer_logits == networks.coplayer_logits
     with pytest.raises(ValueError, match="unknown"):
         probe_search(StagHuntCore, env_args, np.arange(1), 0, ["-", "NS", "NS", "NS"], settings, "NS",
                      coplayer_model="oracle")

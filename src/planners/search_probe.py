@@ -49,13 +49,12 @@ class PartialModels:
     def __init__(self, models: SearchModels, prior: bool, value: bool) -> None:
         self.models, self.prior, self.value = models, prior, value
         self.sparse_inputs = bool(getattr(models, "sparse_inputs", False))
+        if hasattr(models, "coplayer_logits"):       # the run's π_ω, untouched (for coplayer_model "learned")
+            self.coplayer_logits = models.coplayer_logits
 
     def prior_value(self, obs, time, slot) -> tuple[np.ndarray, np.ndarray]:
         logits, value = self.models.prior_value(obs, time, slot)
         return (logits if self.prior else np.zeros_like(logits)), (value if self.value else np.zeros_like(value))
-
-    def coplayer_logits(self, state, time, goals=None) -> np.ndarray:
-        return self.models.coplayer_logits(state, time, goals)
 
 
 def _exact_coplayers(goals: np.ndarray, goal_roles: tuple[str, ...], networks) -> TreeGoals:
@@ -149,7 +148,6 @@ def probe_search(core_cls: type[GridCore], env_args: dict, seeds: np.ndarray, fo
     COPLAYER_MODELS[coplayer_model](np.broadcast_to(true_goals, (1, settings.tree_num, core.n_agents)), goal_roles,
                                     networks)   # a bad pairing fails here, before any episode
     generator = torch.Generator().manual_seed(seed)
-
     draws = np.random.default_rng(seed)
 
     def plan(core: GridCore, rows: np.ndarray) -> np.ndarray:

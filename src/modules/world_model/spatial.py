@@ -88,6 +88,7 @@ class SpatialWorldModel(nn.Module):
         self.joint_layers = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(2 if late else 0))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
+        self._table_cache: tuple[tuple, torch.Tensor] | None = None   # (key, table) of _action_table, planning only
         # per-cell reward rules: the pot at the agent's own cell from [what lies there,
         # own action, agents there playing it]; what pays everyone from [what lies on a cell, actions played there]
         self.reward_pot = _cell_rule(channels + self.n_actions + 1, hidden)
@@ -137,9 +138,8 @@ class SpatialWorldModel(nn.Module):
         model hundreds of times between two updates."""
         weight = self._action_kernels()
         key = (weight.data_ptr(), weight._version, height, width, channels_last, dtype, weight.device)
-        cached = getattr(self, "_table_cache", None)
-        if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
-            return cached[1]
+        if not torch.is_grad_enabled() and self._table_cache is not None and self._table_cache[0] == key:
+            return self._table_cache[1]
         n, features, cells = self.n_agents, weight.shape[0], height * width
         kernels = weight.transpose(0, 1).reshape(n * self.n_actions * features, 1, 3, 3).to(dtype)
         one_hot = torch.eye(cells, dtype=dtype, device=weight.device).view(cells, 1, height, width)
