@@ -6,7 +6,7 @@ algorithm failed, 2 when CUDA is unavailable (``--cpu`` runs the same on the CPU
 script itself). Planning algorithms use a small search (``--simulations``); the envs and the
 search stay numpy on the CPU, the networks run on the GPU.
 
-    python -m benchmarks.gpu_smoke [--steps 400] [--algs ppo hop ...] [--env stag_hunt_small]
+    python -m benchmarks.gpu_smoke [--steps 400] [--algs ppo hop ...] [--env stag_hunt_small] [--set KEY=VALUE ...]
 """
 from __future__ import annotations
 
@@ -22,19 +22,23 @@ import torch
 
 from experiment import Experiment
 from launch import load_config, prepare_args
+from utils.config import parse_overrides
 from utils.logging import Logger, get_logger
 
 ALGS = ("ppo", "hop", "direct_om", "hop_plus", "hop_plus_mcts", "hop_plus_wm", "hop_plus_mbrl")
 
 
-def smoke(alg: str, env: str, steps: int, simulations: int, use_cuda: bool, results: str) -> dict:
-    """Train ``alg`` for at least ``steps`` env steps; what ran where, and how fast."""
+def smoke(alg: str, env: str, steps: int, simulations: int, use_cuda: bool, results: str,
+          settings: dict | None = None) -> dict:
+    """Train ``alg`` for at least ``steps`` env steps (``settings`` on top of the smoke's own); what ran where, and
+    how fast."""
     overrides = {"use_cuda": use_cuda, "t_max": steps, "batch_size_run": 8, "buffer_size": 8, "batch_size": 8,
                  "test_nepisode": 8, "test_interval": steps, "log_interval": steps, "save_model": False,
                  "local_results_path": results}
     if alg in ("hop", "direct_om", "hop_plus_mcts"):
         overrides.update(num_simulations=simulations, tree_num=2)
-    record: dict = {"alg": alg, "env": env, "use_cuda": use_cuda}
+    overrides.update(settings or {})
+    record: dict = {"alg": alg, "env": env, "use_cuda": use_cuda, **({"set": settings} if settings else {})}
     start = time.perf_counter()
     try:
         if use_cuda:
@@ -63,7 +67,9 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=400, help="env steps per algorithm (at least)")
     p.add_argument("--simulations", type=int, default=16, help="num_simulations of the planning algorithms")
     p.add_argument("--cpu", action="store_true", help="run on the CPU instead (checks the script without a GPU)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every algorithm")
     options = p.parse_args()
+    settings = parse_overrides(options.set, "--set")
     if not options.cpu and not torch.cuda.is_available():
         print("gpu_smoke: torch sees no CUDA device (torch.cuda.is_available() is False); install a CUDA build "
               "of torch on a machine with a GPU, or pass --cpu to check the script on the CPU", file=sys.stderr)
@@ -71,7 +77,7 @@ def main() -> int:
     failed = 0
     with tempfile.TemporaryDirectory() as results:
         for alg in options.algs:
-            record = smoke(alg, options.env, options.steps, options.simulations, not options.cpu, results)
+            record = smoke(alg, options.env, options.steps, options.simulations, not options.cpu, results, settings)
             failed += not record["ok"]
             print(json.dumps(record), flush=True)
     return 1 if failed else 0

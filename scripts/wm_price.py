@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -47,7 +48,6 @@ def rule_coplayers(core, env_idx: np.ndarray, coplayer_slots: np.ndarray, role: 
 
 def load_world_model(source: str, env_config: str, overrides: dict):
     """``(args, world model, MOA policy or None)`` from a ``model.pt`` fit or a hop_plus_wm checkpoint folder."""
-    import os
     from launch import load_config, prepare_args
     if os.path.isdir(source):
         from controllers.wm_actor import WMPlannerActor
@@ -62,15 +62,35 @@ def load_world_model(source: str, env_config: str, overrides: dict):
     from utils.safe_load import read_torch
     saved = read_torch(source, "wm_price world model")
     args = prepare_args(load_config("hop_plus_wm", env_config, {"wm_latent": saved["config"]["kind"], **overrides}))
-    model = REGISTRY[saved["config"]["kind"]](saved["config"])
+    from modules.world_model.fitted import SAVED_BEFORE
+    model = REGISTRY[saved["config"]["kind"]]({**SAVED_BEFORE, **saved["config"]})
     model.load_state_dict(saved["state_dict"])
     model.eval()
     return args, model, None
 
 
+def load_world_model_or_exit(source: str, env_config: str, items: list[str], what: str):
+    """``load_world_model`` with the command line's ``KEY=VALUE`` overrides; a malformed override, a bad
+    config or an unreadable model prints one error line and exits with status 2."""
+    from utils.checkpoint import CheckpointError
+    from utils.config import parse_yaml_value
+    from utils.errors import ConfigError
+    malformed = [kv for kv in items if "=" not in kv]
+    try:
+        if malformed:
+            raise ConfigError(f"{what}: overrides must be KEY=VALUE (got {malformed})")
+        overrides = {key: parse_yaml_value(value, f"{what} override {key}")
+                     for key, value in (kv.split("=", 1) for kv in items)}
+        return load_world_model(source, env_config, overrides)
+    except (ConfigError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 @torch.no_grad()
 def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: int,
-         coplayer_model: str = "uniform", diagnose: bool = False, moa=None) -> dict[str, float]:
+         coplayer_model: str = "uniform", diagnose: bool = False, moa=None, partings: list | None = None
+         ) -> dict[str, float]:
     """``return``: mean return per planning agent over ``episodes`` episodes; ``s_per_step``: seconds
     per env step. With ``diagnose`` (variant ``learned``) the simulator's Q is also computed at every
     state the learned model's planner decides in (not timed): ``agreement`` is the fraction of
@@ -78,13 +98,16 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
     ``regret_share`` the fraction of decisions whose regret exceeds 0.01; ``agreement_interact`` and
     ``decisions_interact`` are the agreement and count over the decisions where the agent can act on
     its cell (an action beyond the moves and STAY is available: a capture, a removal), the
-    decisions a return is made of."""
+    decisions a return is made of. With ``partings`` (a list; variant ``learned``, ``one_step``) every
+    decision where the two planners part is explained (``scripts.wm_partings``) and its record, with
+    the episode's seed, the env step and the planning slot, appended to it."""
     import envs
     from envs import rule_based
     from envs.grid_core import STAY
     from modules.opponent_models.ego import ego_slots
     from modules.world_model.grid_rules import grid_rules
     from planners.wm_models import LatentModel, SimulatorModel
+    from scripts.wm_partings import explain_partings
 
     core = envs.REGISTRY[args.env](batch_size=episodes, **args.env_args).core
     core.reset(np.arange(episodes) + seed)
@@ -131,6 +154,20 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                 q_sim = planner.q(simulator, simulator.root(core, env_idx, slot, prev_ego), predict, generator)
                 regrets.append(q_sim.max(-1).values - q_sim.gather(1, q.argmax(-1, keepdim=True))[:, 0])
                 interacts.append(avail[:, 0, STAY + 1:].any(-1))          # the agent's own (ego-first) actions
+                if partings is not None:
+                    parted = torch.nonzero(regrets[-1] > 0)[:, 0]            # the partings that cost
+                    if len(parted):
+                        rows = parted.numpy()
+                        records = explain_partings(
+                            planner, latent, latent.root(obs[parted], t[parted], prev_ego[parted], avail[parted]),
+                            simulator, simulator.root(core, env_idx[rows], slot[rows], prev_ego[parted]),
+                            lambda o, tt, p, a, r: predict(o, tt, p, a, parted[r]), generator,
+                            grid_rules(args).channel_names)
+                        for record in records:
+                            record.update(mixture=mixture, episode_seed=seed + int(env_idx[rows[record["row"]]]),
+                                          env_step=steps, slot=int(slot[rows[record["row"]]]))
+                            del record["row"]
+                        partings.extend(records)
                 untimed += time.time() - paused
         rewards, _, _ = core.step(actions)
         returns += rewards
@@ -161,37 +198,44 @@ def main() -> int:
                         help="the co-player model both variants plan with")
     parser.add_argument("--diagnose", action="store_true",
                         help="score every decision of the learned model's planner by the simulator's Q there")
-    options = parser.parse_args()
+    parser.add_argument("--explain", metavar="FILE",
+                        help="with --diagnose: split the learned model's error at every decision where the two "
+                             "planners part into reward, continuation and next state (scripts/wm_partings.py); one "
+                             "JSON line per parting to FILE (a new file), the summary in each mixture's row")
+    options = parser.parse_intermixed_args()
+    if options.explain is not None and not options.diagnose:
+        parser.error("--explain needs --diagnose (partings are found by scoring the learned planner's decisions)")
+    if options.explain is not None and os.path.exists(options.explain):
+        parser.error(f"--explain {options.explain}: the file exists; give a new file (nothing is appended)")
     if options.coplayers == "rules" and "self" in options.mixtures:
         parser.error("--coplayers rules: mixture 'self' has no rule (its co-players are planners); drop it")
     torch.set_num_threads(1)
     from controllers.wm_actor import planner_settings
     from planners.wm_planner import WMPlanner
+    from scripts.wm_partings import summarise
 
-    from utils.config import parse_yaml_value
-    from utils.checkpoint import CheckpointError
-    from utils.errors import ConfigError
-    if any("=" not in kv for kv in options.overrides):
-        parser.error(f"overrides must be KEY=VALUE (got {options.overrides})")
-    try:
-        overrides = {key: parse_yaml_value(value, f"wm_price override {key}")
-                     for key, value in (kv.split("=", 1) for kv in options.overrides)}
-        args, model, moa = load_world_model(options.model, options.env_config, overrides)
-    except (ConfigError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    args, model, moa = load_world_model_or_exit(options.model, options.env_config, options.overrides, "wm_price")
     if options.coplayers == "moa" and moa is None:
         parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "
                      f"folder of a hop_plus_wm run")
     planner = WMPlanner(planner_settings(args))
+    if options.explain is not None and (planner.settings.depth != 1 or planner.settings.expectation == "sampled"):
+        parser.error(f"--explain: the split needs wm_planner one_step and the same branches in both models "
+                     f"(wm_coplayer_expectation exact or top_mass); the run plans with {args.wm_planner}, "
+                     f"{args.wm_coplayer_expectation}")
     for mixture in options.mixtures:
         row = {"env": options.env_config, "mixture": mixture, "episodes": options.episodes,
                "coplayers": options.coplayers,
                "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation}
         for variant in options.variants:
+            partings = [] if options.explain is not None and variant == "learned" else None
             result = play(args, model, planner, mixture, variant, options.episodes, options.seed,
-                          options.coplayers, options.diagnose, moa)
+                          options.coplayers, options.diagnose, moa, partings)
             row.update({f"{variant}_{key}": value for key, value in result.items()})
+            if partings is not None:
+                row["partings"] = summarise(partings)
+                with open(options.explain, "a") as out:
+                    out.writelines(json.dumps(record) + "\n" for record in partings)
         if "learned_return" in row and "simulator_return" in row and row["simulator_return"]:
             row["price"] = 1 - row["learned_return"] / row["simulator_return"]
         print(json.dumps(row), flush=True)

@@ -132,3 +132,101 @@ def test_fit_world_model_overrides_are_yaml_and_bad_ones_exit_2(tmp_path, overri
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "fit").exists()
+
+
+class _RewardBlind:
+    """The true simulator, except that every step pays nothing: a model wrong in its reward alone."""
+
+    def __init__(self, simulator):
+        self.simulator = simulator
+
+    def __getattr__(self, name):
+        return getattr(self.simulator, name)
+
+    def step(self, state, joint):
+        following, reward, cont = self.simulator.step(state, joint)
+        return following, torch.zeros_like(reward), cont
+
+
+def test_a_parting_from_a_wrong_reward_is_put_on_the_reward():
+    """On the stag with a partner who plays STAG (NS), the simulator's planner plays STAG (5); a model
+    that pays nothing is indifferent and takes the first action. The whole error on the difference is
+    the reward term, the grids and continuations are right, every branch's reward of STAG is wrong."""
+    from scripts.wm_partings import explain_partings, summarise
+    core = _both_on_the_stag()
+    simulator = SimulatorModel(core)
+    prev = torch.tensor([[RIGHT, LEFT]])
+    predict = rule_coplayers(core, np.array([0]), np.array([[1]]), "NS")
+    planner = WMPlanner(PlannerSettings(planner="one_step", gamma=0.5))
+    root = simulator.root(core, np.array([0]), np.array([0]), prev)
+    names = ("self", "agent1", "walls", "stag")
+    records = explain_partings(planner, _RewardBlind(simulator), root, simulator, root, predict,
+                               torch.Generator().manual_seed(0), names)
+    assert len(records) == 1
+    (record,) = records
+    assert record["simulator_action"] == STAG and record["learned_action"] != STAG
+    assert record["error_reward"] == pytest.approx(record["gap"] + record["regret"])
+    assert record["error_continuation"] == 0 and record["error_next_state"] == 0
+    assert record["expected_reward_at_simulator_action"] == {"learned": 0.0, "true": 5.0}
+    assert all(record["wrong_branches"][name] == 0 for name in (*names, "continuation"))
+    assert record["wrong_branches"]["reward"] > 0 and record["own_cell_prey_errors"] == {}
+    assert summarise(records)["led_by_reward"] == 1
+    assert explain_partings(planner, simulator, root, simulator, root, predict, torch.Generator(), names) == []
+
+
+def test_the_three_error_terms_add_up_to_the_learned_models_error_on_every_parting():
+    """A fresh spatial model on stag_hunt_small parts from the simulator often; on each parting the
+    reward, continuation and next-state terms sum to gap + regret, and the shares are shares."""
+    import envs
+    from controllers.wm_actor import WMPlannerActor, planner_settings
+    from helpers import make_args
+    from modules.world_model.grid_rules import grid_rules
+    from planners.wm_models import LatentModel
+    from scripts.wm_partings import explain_partings
+
+    args = make_args("hop_plus_wm", seed=0)
+    torch.manual_seed(0)
+    model = WMPlannerActor(args).world_model.eval()
+    core = envs.REGISTRY[args.env](batch_size=8, **args.env_args).core
+    core.reset(np.arange(8))
+    rules = grid_rules(args)
+    latent, simulator = LatentModel(model, rules, args.episode_limit), SimulatorModel(
+        core, lambda obs, _t: model.value(model.encode(obs)))
+    env_idx, slot = np.arange(8), np.zeros(8, dtype=np.int64)
+    prev = torch.full((8, args.n_agents), -1)
+    obs = torch.from_numpy(core.observations(env_idx, slot))
+    avail = torch.from_numpy(core.avail_actions())
+    with torch.no_grad():
+        records = explain_partings(WMPlanner(planner_settings(args)), latent,
+                                   latent.root(obs, torch.zeros(8, 1), prev, avail), simulator,
+                                   simulator.root(core, env_idx, slot, prev), uniform_coplayers,
+                                   torch.Generator().manual_seed(0), rules.channel_names)
+    assert records
+    for record in records:
+        total = record["error_reward"] + record["error_continuation"] + record["error_next_state"]
+        assert total == pytest.approx(record["gap"] + record["regret"], abs=1e-4)
+        assert record["gap"] >= 0 and record["regret"] > 0
+        assert all(0 <= share <= 1 + 1e-6 for share in record["wrong_branches"].values())
+        assert sum(record["own_cell_prey_errors"].values()) <= record["wrong_branches"]["stag"] + \
+            record["wrong_branches"]["hare"] + 1e-6       # own-cell prey errors are prey errors
+
+
+def test_explain_refuses_an_existing_file_and_a_sampled_expectation_before_playing(tmp_path):
+    """``--explain`` writes a new file only: an existing one is left as it was, with exit 2; a sampled
+    expectation (different branches in the two models) is refused the same way."""
+    import subprocess
+    import sys
+    from controllers.wm_actor import WMPlannerActor
+    from helpers import make_args
+    from modules.world_model.fitted import save_fitted
+
+    save_fitted(WMPlannerActor(make_args("hop_plus_wm", seed=0)).world_model, str(tmp_path / "model.pt"))
+    kept = tmp_path / "partings.jsonl"
+    kept.write_text("earlier\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for extra, message in (([f"--explain={kept}"], "the file exists"),
+                           ([f"--explain={tmp_path / 'new.jsonl'}", "wm_coplayer_expectation=sampled"], "sampled")):
+        done = subprocess.run([sys.executable, "-m", "scripts.wm_price", str(tmp_path / "model.pt"), "--diagnose",
+                               *extra], cwd=root, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert kept.read_text() == "earlier\n" and not (tmp_path / "new.jsonl").exists()

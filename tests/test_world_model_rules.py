@@ -36,6 +36,23 @@ def test_reward_ignores_which_co_player_on_a_cell_plays_which_action(seed, own, 
     assert torch.allclose(reward[0], reward[1], atol=1e-5)
 
 
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), actions=st.lists(st.integers(0, 4), min_size=4, max_size=4))
+def test_a_gated_reward_is_zero_unless_an_interaction_is_played(seed, actions):
+    """With ``wm_reward_gate`` a step where every agent moves or stays pays exactly nothing, whatever
+    the weights (both games reward only captures and removals); the ungated rules are free to."""
+    model, latent = _model_and_obs(seed)
+    gated = build_world_model(make_args("hop_plus_wm", env_args__layout=["1..", ".23", "S4H"], env_args__n_agents=4,
+                                        env_args__grid_size=3, wm_reward_gate=True))
+    gated.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        _, reward, _ = gated.step(latent, torch.tensor([actions]))
+        _, ungated, _ = model.step(latent, torch.tensor([actions]))
+        _, hunting, _ = gated.step(latent, torch.tensor([[5, *actions[1:]]]))
+    assert float(reward[0]) == 0.0 and float(ungated[0]) != 0.0
+    assert float(hunting[0]) != 0.0                    # an interaction passes the gate
+
+
 def test_done_is_a_function_of_the_predicted_next_grid():
     """Two joint actions whose predicted next grids have the same channel totals get the same
     done logit: done reads nothing else."""

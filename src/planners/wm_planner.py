@@ -78,20 +78,21 @@ class WMPlanner:
         self.settings = settings
 
     def q(self, model: PlanningModel, root, coplayers: CoplayerPolicy, generator: torch.Generator) -> torch.Tensor:
+        return self.branches(model, root, coplayers, generator).q()
+
+    def branches(self, model: PlanningModel, root, coplayers: CoplayerPolicy, generator: torch.Generator) -> "Branches":
+        """Every branch ``q`` sums, with its first step's reward and continuation and its return."""
         obs, time, prev, avail = model.observe(root)
         rows, n_agents, n_actions = avail.shape
         probs = coplayers(obs, time, prev, avail, torch.arange(rows, device=avail.device))  # [R,K,A]
         joints, weights = self._coplayer_joints(probs, generator)                      # [R,J,K], [R,J]
-        n_joint = joints.shape[1]
         keep = avail[:, 0, :, None] & (weights[:, None, :] > 0)                        # [R,A,J]
         r, a, j = torch.nonzero(keep, as_tuple=True)
         joint = torch.cat([a[:, None], joints[r, j]], dim=-1)
         state, reward, cont = model.step(model.expand(root, r), joint)
         ret = reward + self.settings.gamma * cont * self._tail(model, state, r, coplayers, generator,
                                                                self.settings.depth - 1)
-        values = torch.zeros(rows, n_actions, n_joint, dtype=ret.dtype, device=ret.device)
-        values[r, a, j] = ret * weights[r, j]
-        return values.sum(-1).masked_fill(~avail[:, 0], -torch.inf)
+        return Branches(r, a, j, joint, weights[r, j], state, reward, cont, ret, avail[:, 0], joints.shape[1])
 
     def _coplayer_joints(self, probs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         rows, coplayers, n_actions = probs.shape
@@ -123,6 +124,37 @@ class WMPlanner:
         own = scores.argmax(dim=-1)
         state, reward, cont = model.step(state, torch.cat([own[:, None], meet], dim=-1))
         return reward + self.settings.gamma * cont * self._tail(model, state, root, coplayers, generator, steps - 1)
+
+
+@dataclass
+class Branches:
+    """One planner call's branches, one entry per (row, own action, co-player joint action) it steps:
+    ``row``/``own``/``joint_index`` [B], the ego-first ``joint`` [B,N], its probability ``weight``, the
+    first step's ``state``, ``reward`` and continuation ``cont``, and ``ret`` = reward + γ·cont·(the
+    tail's return: V of the next state for ``one_step``). ``own_avail`` [R,A] the root's own actions."""
+    row: torch.Tensor
+    own: torch.Tensor
+    joint_index: torch.Tensor
+    joint: torch.Tensor
+    weight: torch.Tensor
+    state: object
+    reward: torch.Tensor
+    cont: torch.Tensor
+    ret: torch.Tensor
+    own_avail: torch.Tensor
+    n_joint: int
+
+    def per_action(self, per_branch: torch.Tensor) -> torch.Tensor:
+        """``[R,A]``: Σ over each (row, own action)'s branches of weight × ``per_branch``; -inf where the
+        own action is unavailable."""
+        rows, n_actions = self.own_avail.shape
+        values = torch.zeros(rows, n_actions, self.n_joint, dtype=per_branch.dtype, device=per_branch.device)
+        values[self.row, self.own, self.joint_index] = per_branch * self.weight
+        return values.sum(-1).masked_fill(~self.own_avail, -torch.inf)
+
+    def q(self) -> torch.Tensor:
+        """Q ``[R,A]`` (-inf unavailable)."""
+        return self.per_action(self.ret)
 
 
 def top_mass(weights: torch.Tensor, mass: float) -> torch.Tensor:

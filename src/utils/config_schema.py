@@ -252,6 +252,7 @@ KEYS: list[ConfigKey] = [
     Int("wm_spatial_channels", 1, 4096),
     Int("wm_spatial_blocks", 0, 64),
     Str("wm_spatial_fusion", registry="wm_spatial_fusion"),
+    Bool("wm_reward_gate"),
     Int("wm_latent_dim", 1, 65536),
     Str("wm_reward_loss", registry="wm_reward_loss"),
     Int("wm_hidden_dim", 1, 65536),

@@ -10,6 +10,6 @@ def world_model_config(args: Munch) -> dict:
               "n_actions": args.n_actions, "hidden_dim": args.wm_hidden_dim}
     if args.wm_latent == "spatial":
         return {**config, "spatial_channels": args.wm_spatial_channels, "spatial_blocks": args.wm_spatial_blocks,
-                "fusion": args.wm_spatial_fusion}
+                "fusion": args.wm_spatial_fusion, "reward_gate": bool(args.wm_reward_gate)}
     return {**config, "latent_dim": args.wm_latent_dim, "conv_channels": list(args.conv_channels),
             "decoder": bool(args.wm_decoder)}

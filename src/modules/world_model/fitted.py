@@ -11,8 +11,8 @@ from utils.safe_load import read_torch
 
 KEY = "wm_load_path"
 # config entries that fits saved before they existed hold implicitly (the spatial model's joint
-# action entered the stem)
-SAVED_BEFORE = {"fusion": "stem"}
+# action entered the stem; its reward rules were not gated)
+SAVED_BEFORE = {"fusion": "stem", "reward_gate": False}
 
 
 def save_fitted(model: torch.nn.Module, path: str) -> None:

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from envs.grid_core import STAY
 from modules.opponent_models.conv import mlp
 
 FUSIONS = ("stem", "late")
@@ -77,6 +78,7 @@ class SpatialWorldModel(nn.Module):
         self.n_agents, self.n_actions = config["n_agents"], config["n_actions"]
         channels, width, hidden = self.obs_shape[0], config["spatial_channels"], config["hidden_dim"]
         self.fusion = config["fusion"]
+        self.reward_gate = bool(config["reward_gate"])
         if self.fusion not in FUSIONS:
             raise ValueError(f"SpatialWorldModel: fusion '{self.fusion}' is unknown; allowed: {', '.join(FUSIONS)}")
         planes = self.n_agents * self.n_actions
@@ -208,7 +210,10 @@ class SpatialWorldModel(nn.Module):
         cell and which actions are played there. Neither sees which co-player plays what, nor the
         actions beside the agent's own in the pot: configurations rare in the data (four agents on
         one stag) then follow the same rule. (Outputs are linear: ReLU-gated sparse outputs died on
-        the rare rewards of real data.)"""
+        the rare rewards of real data.) With ``reward_gate`` the pot pays only when the agent's own
+        action is an interaction (after STAY), and what pays everyone only on cells where one is
+        played: both games reward nothing else, so action combinations the data never shows cannot
+        make a reward up there."""
         n = self.n_agents
         cells = grid.flatten(2)                                                         # [M,C,HW]
         agents = cells[:, :n]
@@ -222,6 +227,9 @@ class SpatialWorldModel(nn.Module):
         occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
         anywhere = _per_distinct_row(self.reward_anywhere, torch.cat([on_cell, played], dim=1).transpose(1, 2)
                                      .reshape(-1, on_cell.shape[1] + self.n_actions)).view(present.shape)
+        if self.reward_gate:    # rewards come from interactions only: the rules read nothing else
+            pot = pot * (joint[:, 0] > STAY).to(pot.dtype)
+            anywhere = anywhere * played[:, STAY + 1:].amax(1)
         return pot * present[:, 0] / sharers[:, 0] + (anywhere * present / occupants).sum(1)
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
