@@ -13,7 +13,7 @@ agent's own actions × all co-player joint actions). Branches are grouped by wha
 cell: the prey kind, how many agents stand there (the agent included) and how many of them play
 that kind's interaction. Per group (one JSON line each, then an ``all`` line): branches, the share
 whose prey on that cell is predicted right, whose whole next grid is right, whose reward is within
-``REWARD_TOLERANCE`` and whose continuation is on the right side of 0.5, the true share of branches
+the held-out metric's tolerance (``learners.world_model_eval.REWARD_TOLERANCE``) and whose continuation is on the right side of 0.5, the true share of branches
 that remove the prey, and the mean |r̂ − r| beside the mean |r|. A model that knows the rule is right
 in every group.
 """
@@ -26,8 +26,6 @@ import sys
 
 import numpy as np
 import torch
-
-REWARD_TOLERANCE = 0.04          # the held-out metric's (learners/world_model_eval.py)
 
 
 def shared_prey_roots(core, rng: np.random.Generator, episodes: int, states: int) -> list[tuple]:
@@ -59,6 +57,7 @@ def shared_prey_roots(core, rng: np.random.Generator, episodes: int, states: int
 def score(args, model, episodes: int, states: int, seed: int) -> list[dict]:
     """The per-group rows (see the module docstring), the ``all`` row last."""
     import envs
+    from learners.world_model_eval import REWARD_TOLERANCE
     from modules.world_model.grid_rules import grid_rules
     from planners.wm_models import LatentModel, SimulatorModel
     from planners.wm_planner import PlannerSettings, WMPlanner

@@ -52,20 +52,20 @@ def explain_partings(planner, latent, latent_root, simulator, simulator_root, co
     wrong["reward"] = ((learned.reward - true.reward).abs() > REWARD_TOLERANCE).float()
     wrong["continuation"] = ((learned.cont > 0.5) != (true.cont > 0.5)).float()
     cell_keys = _own_cell_keys(latent.observe(latent_root)[0] > 0.5, learned, grid_true, grid_learned)
+    per_term = {term: (learned.per_action(terms_learned[term]), true.per_action(terms_true[term])) for term in TERMS}
     records = []
     for row in torch.nonzero(chosen_learned != chosen_true)[:, 0].tolist():
         a_l, a_s = int(chosen_learned[row]), int(chosen_true[row])
         record = {"row": row, "learned_action": a_l, "simulator_action": a_s,
                   "gap": float(q_learned[row, a_l] - q_learned[row, a_s]),
                   "regret": float(q_true[row, a_s] - q_true[row, a_l])}
-        for term in TERMS:
-            learned_at = learned.per_action(terms_learned[term])[row]
-            true_at = true.per_action(terms_true[term])[row]
-            record[f"error_{term}"] = float((learned_at[a_l] - learned_at[a_s]) - (true_at[a_l] - true_at[a_s]))
+        for term, (learned_at, true_at) in per_term.items():
+            record[f"error_{term}"] = float((learned_at[row, a_l] - learned_at[row, a_s])
+                                            - (true_at[row, a_l] - true_at[row, a_s]))
+        reward_learned, reward_true = per_term["reward"]
         for side, action in (("learned", a_l), ("simulator", a_s)):
-            record[f"expected_reward_at_{side}_action"] = {
-                "learned": float(learned.per_action(learned.reward)[row, action]),
-                "true": float(true.per_action(true.reward)[row, action])}
+            record[f"expected_reward_at_{side}_action"] = {"learned": float(reward_learned[row, action]),
+                                                           "true": float(reward_true[row, action])}
         mine = (learned.row == row) & ((learned.own == a_l) | (learned.own == a_s))
         weight = learned.weight[mine] / learned.weight[mine].sum()
         record["wrong_branches"] = {name: float((flags[mine] * weight).sum()) for name, flags in wrong.items()}

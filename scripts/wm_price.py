@@ -62,8 +62,8 @@ def load_world_model(source: str, env_config: str, overrides: dict):
     from utils.safe_load import read_torch
     saved = read_torch(source, "wm_price world model")
     args = prepare_args(load_config("hop_plus_wm", env_config, {"wm_latent": saved["config"]["kind"], **overrides}))
-    from modules.world_model.fitted import SAVED_BEFORE
-    model = REGISTRY[saved["config"]["kind"]]({**SAVED_BEFORE, **saved["config"]})
+    from modules.world_model.fitted import saved_config
+    model = REGISTRY[saved["config"]["kind"]](saved_config(saved))
     model.load_state_dict(saved["state_dict"])
     model.eval()
     return args, model, None
@@ -119,7 +119,8 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
     def value_fn(obs, _time):
         with torch.no_grad():
             return model.value(model.encode(obs))
-    latent = LatentModel(model, grid_rules(args), args.episode_limit, args.wm_chunk_rows)
+    rules = grid_rules(args)
+    latent = LatentModel(model, rules, args.episode_limit, args.wm_chunk_rows)
     simulator = SimulatorModel(core, value_fn)
     generator = torch.Generator().manual_seed(seed)
     prev = np.full((episodes, n), -1, dtype=np.int64)
@@ -162,7 +163,7 @@ def play(args, model, planner, mixture: str, variant: str, episodes: int, seed: 
                             planner, latent, latent.root(obs[parted], t[parted], prev_ego[parted], avail[parted]),
                             simulator, simulator.root(core, env_idx[rows], slot[rows], prev_ego[parted]),
                             lambda o, tt, p, a, r: predict(o, tt, p, a, parted[r]), generator,
-                            grid_rules(args).channel_names)
+                            rules.channel_names)
                         for record in records:
                             record.update(mixture=mixture, episode_seed=seed + int(env_idx[rows[record["row"]]]),
                                           env_step=steps, slot=int(slot[rows[record["row"]]]))

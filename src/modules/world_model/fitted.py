@@ -20,6 +20,11 @@ def save_fitted(model: torch.nn.Module, path: str) -> None:
     torch.save({"config": model.config, "state_dict": model.state_dict()}, path)
 
 
+def saved_config(saved: dict) -> dict:
+    """The config a saved fit was built with, the entries it predates filled in (``SAVED_BEFORE``)."""
+    return {**SAVED_BEFORE, **saved["config"]}
+
+
 def read_fitted(path: str, config: dict) -> dict:
     """The state dict saved in ``path``; ConfigError unless it is a fitted world model whose config
     (kind, env, shapes, widths) equals ``config``, the one this run builds."""
@@ -28,8 +33,8 @@ def read_fitted(path: str, config: dict) -> dict:
     saved = read_torch(path, KEY)
     if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict) or "state_dict" not in saved:
         raise ConfigError(f"{KEY}: '{path}' does not hold a fitted world model ({{'config', 'state_dict'}})")
-    saved_config = {**SAVED_BEFORE, **saved["config"]}
-    differ = {k: (saved_config.get(k), v) for k, v in config.items() if saved_config.get(k) != v}
+    built = saved_config(saved)
+    differ = {k: (built.get(k), v) for k, v in config.items() if built.get(k) != v}
     if differ:
         text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
         raise ConfigError(f"{KEY}: the world model in '{path}' is incompatible with this run: {text}")
