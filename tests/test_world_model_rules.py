@@ -62,6 +62,12 @@ def test_done_is_a_function_of_the_predicted_next_grid():
     assert torch.allclose(model._done(following[:1]), model._done(following[1:]), atol=1e-5)
 
 
+def _action_planes(model, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+    """The plain form the model looks up: ``[M,N*A,H,W]``, agent k's own-cell plane times one-hot(a_k)."""
+    onehot = torch.nn.functional.one_hot(joint, model.n_actions).to(grid.dtype)        # [M,N,A]
+    return (grid[:, :model.n_agents, None] * onehot[..., None, None]).flatten(1, 2)
+
+
 def _fusion_model(seed: int, fusion: str):
     torch.manual_seed(seed)
     args = make_args("hop_plus_wm", env_args__layout=["1..", ".23", "S4H"], env_args__n_agents=4,
@@ -80,7 +86,7 @@ def test_the_looked_up_action_planes_are_their_convolution(seed, rows, density, 
     generator = torch.Generator().manual_seed(seed)
     grid = (torch.rand(rows, *model.obs_shape, generator=generator) < density).float()
     joint = torch.randint(0, model.n_actions, (rows, model.n_agents), generator=generator)
-    planes = model._action_planes(grid, joint).flatten(1, 2)
+    planes = _action_planes(model, grid, joint)
     if fusion == "stem":
         looked_up = model.state_features(grid) + model._looked_up_actions(grid, joint)
         convolved, params = model.stem(torch.cat([grid, planes], dim=1)), (model.stem.weight, model.stem.bias)
@@ -94,6 +100,28 @@ def test_the_looked_up_action_planes_are_their_convolution(seed, rows, density, 
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-4) for a, b in zip(*gradients))
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), states=st.integers(1, 4), branches=st.integers(1, 60),
+       density=st.floats(0.0, 0.6))
+def test_late_fusion_steps_each_distinct_cell_once_and_is_the_same_function(seed, states, branches, density):
+    """A planner's branches of one state (``feature_rows``) run late fusion's per-cell layers once per
+    distinct (state, cell, actions of the agents around the cell); next logits, reward and done equal
+    the step of every branch on its own, for any weights and 0/1 grids (agents absent, or predicted
+    on several cells)."""
+    model = _fusion_model(seed, "late")
+    generator = torch.Generator().manual_seed(seed)
+    latent = 8 * (2 * (torch.rand(states, *model.obs_shape, generator=generator) < density).float() - 1)
+    rows = torch.randint(0, states, (branches,), generator=generator)
+    joint = torch.randint(0, model.n_actions, (branches, model.n_agents), generator=generator)
+    with torch.no_grad():
+        features = model.state_features(latent)
+        shared = model.step(latent[rows], joint, features, rows)
+        alone = model.step(latent[rows], joint, features[rows])
+        fresh = model.step(latent[rows], joint)
+    for a, b, c in zip(shared, alone, fresh):
+        assert torch.allclose(a, b, atol=1e-5) and torch.allclose(a, c, atol=1e-4)
+
+
 def test_the_planning_table_follows_every_change_of_the_kernels():
     """Without gradients the action table is kept between steps; after an optimiser step, or a
     load of other weights, the looked-up planes are again exactly their convolution."""
@@ -101,7 +129,7 @@ def test_the_planning_table_follows_every_change_of_the_kernels():
     generator = torch.Generator().manual_seed(3)
     grid = (torch.rand(4, *model.obs_shape, generator=generator) < 0.4).float()
     joint = torch.randint(0, model.n_actions, (4, model.n_agents), generator=generator)
-    planes = model._action_planes(grid, joint).flatten(1, 2)
+    planes = _action_planes(model, grid, joint)
 
     def planned_and_convolved():
         with torch.no_grad():

@@ -61,8 +61,8 @@ class LatentModel:
     def step(self, state: LatentState, joint: torch.Tensor) -> tuple[LatentState, torch.Tensor, torch.Tensor]:
         chunks = [slice(start, start + self.chunk_rows) for start in range(0, len(joint), self.chunk_rows)]
         with torch.no_grad():
-            parts = [self.model.step(state.latent[rows], joint[rows],
-                                     None if state.features is None else state.features[state.feature_rows[rows]])
+            parts = [self.model.step(state.latent[rows], joint[rows], state.features,
+                                     None if state.features is None else state.feature_rows[rows])
                      for rows in chunks]
             latent, reward, done_logit = (torch.cat(outputs) for outputs in zip(*parts))
         following = LatentState(latent, state.time + self.dt, joint)

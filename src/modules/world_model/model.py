@@ -55,15 +55,18 @@ class WorldModel(nn.Module):
         """``[M,H]``: the state's share of the first dynamics layer, shared by every joint action from it."""
         return self.state_in(latent)
 
-    def step(self, latent: torch.Tensor, joint: torch.Tensor, features: torch.Tensor | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def step(self, latent: torch.Tensor, joint: torch.Tensor, features: torch.Tensor | None = None,
+             feature_rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``latent [M,D]``, ego-first ``joint [M,N]`` int -> next latent ``[M,D]``, reward ``[M]``,
-        done logit ``[M]``. ``features``: ``state_features(latent)``, when already computed."""
+        done logit ``[M]``. ``features``: ``state_features(latent)``, when already computed; with
+        ``feature_rows [M]`` one entry per state, row m reading ``features[feature_rows[m]]``."""
         if joint.shape[-1] != self.n_agents or joint.dtype != torch.long:
             raise ValueError(f"WorldModel.step: joint must be int64 [M,{self.n_agents}], got {joint.dtype} "
                              f"{list(joint.shape)}")
         if features is None:
             features = self.state_features(latent)
+        elif feature_rows is not None:
+            features = features[feature_rows]
         hidden = self.body(features + self.action_in(joint + self.action_offset).sum(dim=-2))
         return self.next_head(hidden), self.reward_head(hidden)[..., 0], self.done_head(hidden)[..., 0]
 

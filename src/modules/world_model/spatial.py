@@ -16,7 +16,8 @@ Where the joint action enters (``fusion``, ``wm_spatial_fusion``):
   the 3×3 blocks then run once instead of thousands of times.
 
 Either way ``state_features(grid)`` is the part of a step that reads the grid alone, and
-``step(latent, joint, features)`` accepts it precomputed (the same function). Done is read from what the predicted next grid holds
+``step(latent, joint, features, feature_rows)`` accepts it precomputed, one entry per state (the same
+function; under ``late`` the per-cell layers then run once per distinct cell input). Done is read from what the predicted next grid holds
 per channel (the agent gone, no prey left). The reward comes from learned per-cell rules read
 where agents stand (``_reward``): what a cell pays depends only on what lies on it, the agent's
 own action and how many agents there play it, and which actions are played there.
@@ -106,11 +107,6 @@ class SpatialWorldModel(nn.Module):
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         return latent
 
-    def _action_planes(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
-        """``[M,N,A,H,W]``: agent k's own-cell plane times one-hot(a_k)."""
-        onehot = F.one_hot(joint, self.n_actions).to(grid.dtype)                     # [M,N,A]
-        return grid[:, :self.n_agents, None] * onehot[..., None, None]
-
     def _action_kernels(self) -> torch.Tensor:
         """``[F, N*A, 3, 3]``: the convolution kernels of the action planes."""
         if self.action_conv is not None:
@@ -178,31 +174,74 @@ class SpatialWorldModel(nn.Module):
             return self.grid_head(x)
         # late: channels last, where a 1x1 convolution is one linear map of each cell's features
         # (several times faster than conv2d on 4x4 maps)
-        x = (state + self._looked_up_actions(grid, joint, channels_last=True)).relu_()     # in place: fresh tensors
+        return self._late_cell_layers(state + self._looked_up_actions(grid, joint, channels_last=True)).permute(0, 3, 1, 2)
+
+    def _late_cell_layers(self, x: torch.Tensor) -> torch.Tensor:
+        """Late fusion's per-cell layers, channels last: ``[..., F]`` pre-activation -> ``[..., C]`` logits."""
+        x = x.relu_()                                                                   # in place: fresh tensors
         for layer in self.joint_layers:
             x = x + F.linear(x, layer.weight.flatten(1), layer.bias).relu_()
-        return F.linear(x, self.grid_head.weight.flatten(1), self.grid_head.bias).permute(0, 3, 1, 2)
+        return F.linear(x, self.grid_head.weight.flatten(1), self.grid_head.bias)
 
-    def step(self, latent: torch.Tensor, joint: torch.Tensor, features: torch.Tensor | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _late_correction_per_distinct_cell(self, grid: torch.Tensor, joint: torch.Tensor, features: torch.Tensor,
+                                           feature_rows: torch.Tensor) -> torch.Tensor:
+        """Late fusion's correction ``[M,C,H,W]``, with the per-cell layers run once per distinct input.
+        After the shared state features only the 3×3 action kernels and 1×1 layers act, so cell c of a
+        row depends on its state and on the actions of the agents on the 3×3 cells around c alone. A
+        planner's branches of one state differ only in their joint actions, and most cells see one or
+        two agents: a cell's (state, nearby actions) repeats across many branches and is computed once
+        (about 6× fewer cells on stag_hunt_small). The same function as ``_correction``."""
+        rows, channels, height, width = grid.shape
+        n, cells, width_f = self.n_agents, height * width, features.shape[-1]
+        states, slot = torch.unique(feature_rows, return_inverse=True)                 # slot [M]: each row's state
+        first_row = torch.zeros(len(states), dtype=torch.long, device=grid.device).scatter_(
+            0, slot, torch.arange(rows, device=grid.device))
+        occupied = grid[first_row, :n]                                                  # [S,N,H,W]: one grid per state
+        near = F.max_pool2d(occupied, 3, stride=1, padding=1).flatten(2) > 0           # [S,N,HW] an agent around the cell
+        digits = (self.n_actions + 1) ** torch.arange(n, device=grid.device)
+        nearby_actions = ((joint + 1)[:, :, None] * (near * digits[:, None])[slot]).sum(1)  # [M,HW], 0 for "not near"
+        cell = torch.arange(cells, device=grid.device)
+        key = (slot[:, None] * cells + cell) * (self.n_actions + 1) ** n + nearby_actions
+        distinct, inverse = torch.unique(key.flatten(), return_inverse=True)
+        first = torch.zeros(len(distinct), dtype=torch.long, device=grid.device).scatter_(
+            0, inverse, torch.arange(key.numel(), device=grid.device))                 # one (row, cell) of each
+        row, at = first // cells, first % cells
+        # each state's action kernels: agent k playing a, summed over the cells k occupies, at every cell
+        table = self._action_table(height, width, True, grid.dtype).view(n, self.n_actions, cells, cells, width_f)
+        kernels = torch.bmm(occupied.flatten(2).transpose(0, 1),                       # [N,S,A*HW*F]
+                            table.transpose(1, 2).reshape(n, cells, -1)).view(-1, width_f)
+        agent = torch.arange(n, device=grid.device)
+        index = ((agent * len(states) + slot[row, None]) * self.n_actions + joint[row]) * cells + at[:, None]  # [E,N]
+        actions = F.embedding_bag(index, kernels, mode="sum")                          # [E,F]
+        state = features.view(features.shape[0], cells, width_f)[feature_rows[row], at]  # [E,F]
+        out = self._late_cell_layers(state + actions)                                   # [E,C]
+        return out[inverse].view(rows, height, width, channels).permute(0, 3, 1, 2)
+
+    def step(self, latent: torch.Tensor, joint: torch.Tensor, features: torch.Tensor | None = None,
+             feature_rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``latent [M,C,H,W]``, ego-first ``joint [M,N]`` int -> next logits, reward ``[M]``, done logit
-        ``[M]``. ``features``: ``state_features`` of these rows' grids, when already computed."""
+        ``[M]``. ``features``: ``state_features`` of these rows' grids, when already computed; with
+        ``feature_rows [M]`` it holds one entry per state and row m reads ``features[feature_rows[m]]``
+        (rows that share an entry must share their grid, as a planner's branches of one state do)."""
         if joint.shape[-1] != self.n_agents or joint.dtype != torch.long:
             raise ValueError(f"SpatialWorldModel.step: joint must be int64 [M,{self.n_agents}], got {joint.dtype} "
                              f"{list(joint.shape)}")
         grid = (latent > 0).to(latent.dtype)
-        planes = self._action_planes(grid, joint)
         if features is None:
-            features = self._grid_features(grid)
-        following = self._correction(grid, joint, features) + self.skip[:, None, None] * (2 * grid - 1)
-        return following, self._reward(grid, planes, joint), self._done(following)
+            features, feature_rows = self._grid_features(grid), None
+        if self.fusion == "late" and feature_rows is not None:
+            correction = self._late_correction_per_distinct_cell(grid, joint, features, feature_rows)
+        else:
+            correction = self._correction(grid, joint, features if feature_rows is None else features[feature_rows])
+        following = correction + self.skip[:, None, None] * (2 * grid - 1)
+        return following, self._reward(grid, joint), self._done(following)
 
     def _done(self, following: torch.Tensor) -> torch.Tensor:
         """Done logit from what the predicted next grid holds per channel (the agent gone, no prey
         left): a function of the outcome, not of how the step got there."""
         return self.done_head(torch.sigmoid(following.detach()).sum((2, 3)))[..., 0]
 
-    def _reward(self, grid: torch.Tensor, planes: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+    def _reward(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
         """Two learned per-cell rules, read where agents stand (nothing happens where nobody acts).
         The pot at the agent's own cell sees what lies there, the agent's action and how many agents
         there play it, and is divided among them (a stag's or hare's value, a removal's cost: the games
@@ -218,9 +257,10 @@ class SpatialWorldModel(nn.Module):
         cells = grid.flatten(2)                                                         # [M,C,HW]
         agents = cells[:, :n]
         present, where = agents.amax(-1), agents.argmax(-1)                             # [M,N] each
-        per_action = planes.sum(1).flatten(2).gather(2, where[:, None].expand(-1, self.n_actions, -1))  # [M,A,N]
         on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
-        own_action = F.one_hot(joint[:, 0], self.n_actions).to(grid.dtype)            # [M,A]
+        actions = F.one_hot(joint, self.n_actions).to(grid.dtype)                      # [M,N,A]
+        per_action = torch.bmm(actions.transpose(1, 2), on_cell[:, :n])                # [M,A,N] agents on k's cell playing a
+        own_action = actions[:, 0]                                                      # [M,A]
         sharers = (per_action[..., 0] * own_action).sum(1, keepdim=True).clamp(min=1.0)  # [M,1], the agent included
         pot = _per_distinct_row(self.reward_pot, torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
         played = per_action.clamp(max=1.0)                                              # [M,A,N] action played there
