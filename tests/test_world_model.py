@@ -125,6 +125,28 @@ def test_checkpoint_restores_the_world_model(tmp_path):
             assert torch.equal(value, other), (name, key)
 
 
+def test_a_checkpoint_refuses_a_world_model_built_with_other_settings(tmp_path):
+    """The reward gate changes what the model computes, not its parameters: a checkpoint records the
+    model's config, and restoring it into a run built otherwise (or a checkpoint from before the
+    record, which is ungated, into a gated run) fails naming the option, before anything is loaded."""
+    from utils.checkpoint import CheckpointError
+    gated = {**TINY, "local_results_path": str(tmp_path), "wm_reward_gate": True}
+    exp = make_experiment("hop_plus_wm", **gated)
+    exp.train_step()
+    directory = exp.save()
+    make_experiment("hop_plus_wm", **gated).restore(os.path.dirname(directory))       # the same settings load
+    ungated = make_experiment("hop_plus_wm", **{**gated, "wm_reward_gate": False})
+    before = {name: value.clone() for name, value in ungated.mac.modules()["world_model"].state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"wm_reward_gate=True \(this run builds False\)"):
+        ungated.restore(os.path.dirname(directory))
+    assert all(torch.equal(value, ungated.mac.modules()["world_model"].state_dict()[name])
+               for name, value in before.items())
+    os.remove(os.path.join(directory, "world_model.config.json"))                          # saved before the record
+    ungated.restore(os.path.dirname(directory))
+    with pytest.raises(CheckpointError, match=r"wm_reward_gate=False \(this run builds True\)"):
+        make_experiment("hop_plus_wm", **gated).restore(os.path.dirname(directory))
+
+
 @pytest.mark.parametrize("decoder", [True, False])
 def test_latent_consistency_loss_trains_with_or_without_a_decoder(decoder):
     exp = _filled_experiment(wm_latent="flat", wm_loss="latent", wm_decoder=decoder)

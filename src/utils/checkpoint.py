@@ -1,11 +1,16 @@
 """Atomic checkpoints of modules, optimizers, counters and RNG states.
 
 A checkpoint is one folder holding `<module>.th` (state_dict), `<optimizer>_opt.th`,
-`state.pt` (picklable counters, numpy arrays, ...) and `rng.pt` (global RNG states).
+`state.pt` (picklable counters, numpy arrays, ...) and `rng.pt` (global RNG states). A module
+whose settings change what it computes without changing its parameters (a world model's reward
+gate) declares ``checkpoint_config_defaults``; its ``config`` is then written as
+`<module>.config.json` and a load refuses a module built with other settings (a checkpoint
+written before the file existed holds the declared defaults).
 Run checkpoints live in `<root>/<t_env>/`; `find_checkpoint` picks one of them.
 Checkpoints are trusted local files: they are loaded with full unpickling.
 """
 
+import json
 import os
 import random
 import shutil
@@ -58,6 +63,36 @@ def _file_names(modules: dict[str, Any], optimizers: dict[str, Any]) -> dict[str
     return files
 
 
+def _recorded_config(module: Any) -> dict | None:
+    """The config a checkpoint records for ``module``: its ``config`` in JSON form when it declares
+    ``checkpoint_config_defaults``, else None."""
+    if getattr(module, "checkpoint_config_defaults", None) is None:
+        return None
+    return json.loads(json.dumps(module.config))
+
+
+def _check_config(directory: str, module: Any, name: str) -> None:
+    """Raise CheckpointError naming every recorded setting of module ``name`` in ``directory`` that
+    differs from the module's own (settings a checkpoint predates: ``checkpoint_config_defaults``)."""
+    config = _recorded_config(module)
+    if config is None:
+        return
+    path = os.path.join(directory, f"{name}.config.json")
+    saved = dict(module.checkpoint_config_defaults)
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                saved.update(json.load(f))
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"cannot read the config of module '{name}' from {path}: {exc}") from exc
+    arg_names = getattr(module, "config_arg_names", {})
+    differ = [f"{arg_names.get(k, k)}={saved[k]!r} (this run builds {v!r})"
+              for k, v in config.items() if k in saved and saved[k] != v]
+    if differ:
+        raise CheckpointError(f"checkpoint {directory}: module '{name}' was saved with {', '.join(differ)}; "
+                              f"set these options to the saved values to load it")
+
+
 def _write(obj: Any, path: str) -> None:
     """torch.save `obj` to `path` and fsync it."""
     with open(path, "wb") as f:
@@ -85,6 +120,12 @@ def save_checkpoint(
     try:
         for name, module in modules.items():
             _write(module.state_dict(), os.path.join(tmp, f"{name}.th"))
+            config = _recorded_config(module)
+            if config is not None:
+                with open(os.path.join(tmp, f"{name}.config.json"), "w") as f:
+                    json.dump(config, f, indent=1, sort_keys=True)
+                    f.flush()
+                    os.fsync(f.fileno())
         for name, optimizer in optimizers.items():
             _write(optimizer.state_dict(), os.path.join(tmp, f"{name}_opt.th"))
         _write(state, os.path.join(tmp, STATE_FILE))
@@ -184,6 +225,7 @@ def load_checkpoint(
         path = os.path.join(directory, f"{name}.th")
         module_states[name] = _load(path, f"module '{name}'")
         _check_module(module_states[name], module, name, path)
+        _check_config(directory, module, name)
     optimizer_states = {}
     for name, optimizer in optimizers.items():
         path = os.path.join(directory, f"{name}_opt.th")

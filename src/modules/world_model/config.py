@@ -4,6 +4,17 @@ from __future__ import annotations
 from munch import Munch
 
 
+# the run option behind each config entry (named in errors about a saved model's settings)
+CONFIG_ARG_NAMES = {"kind": "wm_latent", "hidden_dim": "wm_hidden_dim", "spatial_channels": "wm_spatial_channels",
+                    "spatial_blocks": "wm_spatial_blocks", "fusion": "wm_spatial_fusion", "reward_gate": "wm_reward_gate",
+                    "latent_dim": "wm_latent_dim", "decoder": "wm_decoder"}
+
+
+# settings that change what a model computes but not its parameters, as run checkpoints saved
+# before they recorded the model's config hold them (utils.checkpoint: checkpoint_config_defaults)
+CHECKPOINT_CONFIG_DEFAULTS = {"reward_gate": False}
+
+
 def world_model_config(args: Munch) -> dict:
     """Config of the ``wm_latent`` world model (also identifies a saved one)."""
     config = {"kind": args.wm_latent, "env": args.env, "obs_shape": list(args.obs_shape), "n_agents": args.n_agents,

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from modules.opponent_models.conv import conv_trunk, mlp
+from modules.world_model.config import CHECKPOINT_CONFIG_DEFAULTS, CONFIG_ARG_NAMES
 
 
 class WorldModel(nn.Module):
@@ -21,6 +22,9 @@ class WorldModel(nn.Module):
     layer on the concatenated one-hots, without materialising them. ``value(e) -> [M]``;
     ``decode(e) -> logits [M,C,H,W]`` of the 0/1 observation grid (when ``decoder``).
     """
+
+    checkpoint_config_defaults = CHECKPOINT_CONFIG_DEFAULTS   # run checkpoints record and check the config
+    config_arg_names = CONFIG_ARG_NAMES
 
     exact_encoding = False    # the encoder is learned: the current observation's reconstruction is a loss term
 

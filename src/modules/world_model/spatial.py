@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from envs.grid_core import STAY
 from modules.opponent_models.conv import mlp
+from modules.world_model.config import CHECKPOINT_CONFIG_DEFAULTS, CONFIG_ARG_NAMES
 
 FUSIONS = ("stem", "late")
 
@@ -68,6 +69,9 @@ def _cell_rule(inputs: int, hidden: int) -> nn.Sequential:
 
 class SpatialWorldModel(nn.Module):
     """``encode``/``step``/``value``/``decode`` as ``WorldModel`` (ego-first joint action), over grid latents."""
+
+    checkpoint_config_defaults = CHECKPOINT_CONFIG_DEFAULTS   # run checkpoints record and check the config
+    config_arg_names = CONFIG_ARG_NAMES
 
     exact_encoding = True     # encode is the observation itself: no reconstruction to learn
     decodes = True
