@@ -25,7 +25,7 @@ UPDATES = {"stem": 400, "late": 800}
 TINY = dict(env_args__layout=["1.H", "S.2"], env_args__n_agents=2, env_args__episode_limit=8,
             roles=["hop_plus_wm", "RAND"], batch_size_run=32, buffer_size=64, batch_size=64, test_nepisode=32,
             conv_channels=[16], wm_hidden_dim=64, wm_latent_dim=32, wm_spatial_channels=16, wm_epochs=1, wm_lr=0.003,
-            wm_reward_coef=10.0)
+            wm_reward_coef=10.0, wm_explore="softmax")   # a fresh planner's near-equal Q: near-uniform, varied data
 
 
 def _filled_experiment(**overrides):
