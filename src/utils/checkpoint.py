@@ -15,7 +15,8 @@ import os
 import random
 import shutil
 import tempfile
-from typing import Any
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
 
 import numpy as np
 import torch
@@ -93,12 +94,19 @@ def _check_config(directory: str, module: Any, name: str) -> None:
                               f"set these options to the saved values to load it")
 
 
-def _write(obj: Any, path: str) -> None:
-    """torch.save `obj` to `path` and fsync it."""
-    with open(path, "wb") as f:
-        torch.save(obj, f)
+@contextmanager
+def _synced(path: str, mode: str) -> Iterator[IO]:
+    """``open(path, mode)``, flushed and fsynced once the block has written it."""
+    with open(path, mode) as f:
+        yield f
         f.flush()
         os.fsync(f.fileno())
+
+
+def _write(obj: Any, path: str) -> None:
+    """torch.save `obj` to `path` and fsync it."""
+    with _synced(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def save_checkpoint(
@@ -122,10 +130,8 @@ def save_checkpoint(
             _write(module.state_dict(), os.path.join(tmp, f"{name}.th"))
             config = _recorded_config(module)
             if config is not None:
-                with open(os.path.join(tmp, f"{name}.config.json"), "w") as f:
+                with _synced(os.path.join(tmp, f"{name}.config.json"), "w") as f:
                     json.dump(config, f, indent=1, sort_keys=True)
-                    f.flush()
-                    os.fsync(f.fileno())
         for name, optimizer in optimizers.items():
             _write(optimizer.state_dict(), os.path.join(tmp, f"{name}_opt.th"))
         _write(state, os.path.join(tmp, STATE_FILE))

@@ -55,10 +55,17 @@ def _per_distinct_row(rule: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     if int(ints.min()) < 0 or base ** inputs.shape[1] >= 2 ** 62 or not torch.equal(ints.to(inputs.dtype), inputs):
         return rule(inputs)
     key = (ints * base ** torch.arange(inputs.shape[1], device=inputs.device)).sum(-1)
-    distinct, inverse = torch.unique(key, return_inverse=True)
-    first = torch.zeros(len(distinct), dtype=torch.long, device=inputs.device).scatter_(
-        0, inverse, torch.arange(len(key), device=inputs.device))                    # one row of each
+    inverse, first = _distinct(key)
     return rule(inputs[first])[inverse]
+
+
+def _distinct(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``keys [K]`` -> ``inverse [K]``, each key's index among the distinct keys, and ``first [D]``,
+    the position of one occurrence of each distinct key."""
+    distinct, inverse = torch.unique(keys, return_inverse=True)
+    first = torch.zeros(len(distinct), dtype=torch.long, device=keys.device).scatter_(
+        0, inverse, torch.arange(len(keys), device=keys.device))
+    return inverse, first
 
 
 def _cell_rule(inputs: int, hidden: int) -> nn.Sequential:
@@ -197,25 +204,22 @@ class SpatialWorldModel(nn.Module):
         (about 6× fewer cells on stag_hunt_small). The same function as ``_correction``."""
         rows, channels, height, width = grid.shape
         n, cells, width_f = self.n_agents, height * width, features.shape[-1]
-        states, slot = torch.unique(feature_rows, return_inverse=True)                 # slot [M]: each row's state
-        first_row = torch.zeros(len(states), dtype=torch.long, device=grid.device).scatter_(
-            0, slot, torch.arange(rows, device=grid.device))
+        slot, first_row = _distinct(feature_rows)                                       # slot [M]: each row's state
+        states = len(first_row)
         occupied = grid[first_row, :n]                                                  # [S,N,H,W]: one grid per state
         near = F.max_pool2d(occupied, 3, stride=1, padding=1).flatten(2) > 0           # [S,N,HW] an agent around the cell
         digits = (self.n_actions + 1) ** torch.arange(n, device=grid.device)
         nearby_actions = ((joint + 1)[:, :, None] * (near * digits[:, None])[slot]).sum(1)  # [M,HW], 0 for "not near"
         cell = torch.arange(cells, device=grid.device)
         key = (slot[:, None] * cells + cell) * (self.n_actions + 1) ** n + nearby_actions
-        distinct, inverse = torch.unique(key.flatten(), return_inverse=True)
-        first = torch.zeros(len(distinct), dtype=torch.long, device=grid.device).scatter_(
-            0, inverse, torch.arange(key.numel(), device=grid.device))                 # one (row, cell) of each
+        inverse, first = _distinct(key.flatten())                                       # one (row, cell) of each
         row, at = first // cells, first % cells
         # each state's action kernels: agent k playing a, summed over the cells k occupies, at every cell
         table = self._action_table(height, width, True, grid.dtype).view(n, self.n_actions, cells, cells, width_f)
         kernels = torch.bmm(occupied.flatten(2).transpose(0, 1),                       # [N,S,A*HW*F]
                             table.transpose(1, 2).reshape(n, cells, -1)).view(-1, width_f)
         agent = torch.arange(n, device=grid.device)
-        index = ((agent * len(states) + slot[row, None]) * self.n_actions + joint[row]) * cells + at[:, None]  # [E,N]
+        index = ((agent * states + slot[row, None]) * self.n_actions + joint[row]) * cells + at[:, None]  # [E,N]
         actions = F.embedding_bag(index, kernels, mode="sum")                          # [E,F]
         state = features.view(features.shape[0], cells, width_f)[feature_rows[row], at]  # [E,F]
         out = self._late_cell_layers(state + actions)                                   # [E,C]
