@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controllers.wm_actor import build_world_model
+from envs.grid_core import STAY
 from envs.stag_hunt import StagHuntCore
 from helpers import make_args
 
@@ -164,15 +165,81 @@ def test_late_fusion_runs_the_3x3_layers_on_the_grid_alone():
     assert not torch.allclose(shared[0][0], shared[0][1])                     # and the actions still matter
 
 
+def _plain_value(model, latent: torch.Tensor) -> torch.Tensor:
+    """V in its plain form: the 3x3 layer on the grid, ReLU, then the features at the agent's own
+    cells (summed), their mean and max over the grid, and the head."""
+    grid = (latent > 0).float()
+    trunk = torch.relu(model.value_trunk[0](grid))                                    # [M,F,H,W]
+    pooled = torch.cat([(trunk * grid[:, :1]).sum((2, 3)), trunk.mean((2, 3)), trunk.amax((2, 3))], dim=-1)
+    return model.value_head(pooled)[..., 0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 6), density=st.floats(0.0, 0.6),
+       fusion=st.sampled_from(["stem", "late"]))
+def test_the_value_is_its_plain_form(seed, rows, density, fusion):
+    """V read from channels-last cells equals the plain feature-map form, gradients included, for any
+    weights and 0/1 grids: the agent absent, on one cell or (as a learned model can predict) on several."""
+    model = _fusion_model(seed, fusion)
+    generator = torch.Generator().manual_seed(seed)
+    latent = 8 * (2 * (torch.rand(rows, *model.obs_shape, generator=generator) < density).float() - 1)
+    values = model.value(latent), _plain_value(model, latent)
+    assert torch.allclose(*values, atol=1e-5)
+    params = list(model.value_trunk.parameters()) + list(model.value_head.parameters())
+    gradients = [torch.autograd.grad(value.square().sum(), params) for value in values]
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(*gradients))
+
+
 @settings(max_examples=50, deadline=None)
-@given(values=st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=1, max_size=40),
-       shift=st.sampled_from([0.0, 0.5, -1.0]))
-def test_a_rule_on_distinct_rows_equals_the_rule_on_every_row(values, shift):
-    """Rules evaluated once per distinct row give every row its own value; rows that are not small
-    non-negative integers (``shift`` 0.5 or -1) go through the rule directly, with the same result."""
-    from modules.world_model.spatial import _cell_rule, _per_distinct_row
-    torch.manual_seed(len(values))
-    rule = _cell_rule(3, 8)
-    inputs = torch.tensor(values, dtype=torch.float32) + shift
+@given(keys=st.lists(st.integers(0, 40), max_size=60), dense=st.booleans())
+def test_distinct_keys_partition_the_keys(keys, dense):
+    """Marked in an array or sorted, ``_distinct`` gives every key the index of its distinct value
+    (in increasing order) and one position holding each."""
+    from modules.world_model.spatial import _distinct
+    keys = torch.tensor(keys, dtype=torch.long)
+    inverse, first = _distinct(keys, 41 if dense else None)
+    distinct = sorted(set(keys.tolist()))
+    assert len(first) == len(distinct) and keys[first].tolist() == distinct
+    assert torch.equal(keys[first][inverse], keys)
+
+
+def _plain_reward(model, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+    """The reward in its plain form: both rules applied to every row's inputs."""
+    n, n_actions = model.n_agents, model.n_actions
+    cells = grid.flatten(2)
+    present, where = cells[:, :n].amax(-1), cells[:, :n].argmax(-1)                  # [M,N]
+    on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))           # [M,C,N]
+    actions = torch.nn.functional.one_hot(joint, n_actions).float()                    # [M,N,A]
+    per_action = torch.einsum("mja,mjk->mak", actions, on_cell[:, :n])                 # [M,A,N]
+    sharers = (per_action[..., 0] * actions[:, 0]).sum(1).clamp(min=1.0)
+    pot = model.reward_pot(torch.cat([on_cell[..., 0], actions[:, 0], sharers[:, None]], dim=1))[:, 0]
+    played = per_action.clamp(max=1.0)
+    anywhere = model.reward_anywhere(torch.cat([on_cell, played], dim=1).transpose(1, 2))[..., 0]   # [M,N]
+    if model.reward_gate:
+        pot = pot * (joint[:, 0] > STAY).float()
+        anywhere = anywhere * played[:, STAY + 1:].amax(1)
+    return pot * present[:, 0] / sharers + (anywhere * present / per_action.sum(1).clamp(min=1.0)).sum(1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), states=st.integers(1, 4), branches=st.integers(1, 60),
+       density=st.floats(0.0, 0.6), fusion=st.sampled_from(["stem", "late"]), gate=st.booleans())
+def test_the_reward_is_its_plain_form(seed, states, branches, density, fusion, gate):
+    """The reward rules run once per distinct input (and, for a planner's branches, what the grid
+    decides once per state), yet every row gets the plain rules' reward, gradients included, for any
+    weights and 0/1 grids: agents absent, sharing cells, or predicted on several."""
+    torch.manual_seed(seed)
+    model = build_world_model(make_args("hop_plus_wm", env_args__layout=["1..", ".23", "S4H"], env_args__n_agents=4,
+                                        env_args__grid_size=3, wm_spatial_fusion=fusion, wm_reward_gate=gate))
+    generator = torch.Generator().manual_seed(seed)
+    latent = 8 * (2 * (torch.rand(states, *model.obs_shape, generator=generator) < density).float() - 1)
+    rows = torch.randint(0, states, (branches,), generator=generator)
+    joint = torch.randint(0, model.n_actions, (branches, model.n_agents), generator=generator)
+    plain = _plain_reward(model, (latent[rows] > 0).float(), joint)
+    _, trained, _ = model.step(latent[rows], joint)
     with torch.no_grad():
-        assert torch.allclose(_per_distinct_row(rule, inputs), rule(inputs), atol=1e-6)
+        _, planned, _ = model.step(latent[rows], joint, model.state_features(latent), rows)
+    assert torch.allclose(trained, plain, atol=1e-5) and torch.allclose(planned, plain, atol=1e-5)
+    params = list(model.reward_pot.parameters()) + list(model.reward_anywhere.parameters())
+    gradients = [torch.autograd.grad(reward.square().sum(), params, allow_unused=True) for reward in (trained, plain)]
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(*gradients) if a is not None or b is not None)

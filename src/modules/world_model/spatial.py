@@ -24,6 +24,8 @@ own action and how many agents there play it, and which actions are played there
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -38,32 +40,39 @@ LOGIT = 8.0          # |logit| of an observed (encoded) cell
 SKIP_INIT = 4.0      # initial weight of the current grid in the next grid's logits
 
 
-def _pooled(features: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
-    """``[M,F,H,W]`` -> ``[M,3F]``: at the agent's own cell (``own [M,1,H,W]``, zero when absent), mean, max."""
-    return torch.cat([(features * own).sum((2, 3)), features.mean((2, 3)), features.amax((2, 3))], dim=-1)
+def _pooled(cells: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+    """``cells [M,HW,F]`` -> ``[M,3F]``: at the agent's own cell (``own [M,HW]``, zero when absent), mean, max.
+    Cells first and channels last: the reductions then run over contiguous rows (about 3x faster on
+    4x4 maps than over the last two dims of a feature map)."""
+    return torch.cat([torch.bmm(own[:, None], cells)[:, 0], cells.mean(1), cells.amax(1)], dim=-1)
 
 
-def _per_distinct_row(rule: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """``rule(inputs)`` for ``inputs [R,F]``, evaluated once per distinct row. The reward rules' inputs
-    are small non-negative integers (0/1 cells and actions, agent counts), so a row packs into one
-    int64 key; a handful of distinct rows stand for the thousands a planner steps. Inputs that are
-    not such integers go through ``rule`` as they are."""
-    if inputs.numel() == 0:
-        return rule(inputs)
-    ints = inputs.long()
-    base = max(int(ints.max()) + 1, 2)
-    if int(ints.min()) < 0 or base ** inputs.shape[1] >= 2 ** 62 or not torch.equal(ints.to(inputs.dtype), inputs):
-        return rule(inputs)
-    key = (ints * base ** torch.arange(inputs.shape[1], device=inputs.device)).sum(-1)
-    inverse, first = _distinct(key)
-    return rule(inputs[first])[inverse]
+def _rule_per_key(rule: nn.Module, keys: torch.Tensor, key_space: int,
+                  inputs_at: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """``rule(inputs)`` for rows whose inputs are a function of their integer ``keys [R]`` (in
+    ``[0, key_space)``), evaluated once per distinct key: ``inputs_at(positions)`` builds the inputs
+    of the rows at ``positions``. A planner's thousands of branches hold a handful of distinct
+    reward inputs."""
+    inverse, first = _distinct(keys, key_space)
+    return rule(inputs_at(first))[inverse]
 
 
-def _distinct(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``keys [K]`` -> ``inverse [K]``, each key's index among the distinct keys, and ``first [D]``,
-    the position of one occurrence of each distinct key."""
-    distinct, inverse = torch.unique(keys, return_inverse=True)
-    first = torch.zeros(len(distinct), dtype=torch.long, device=keys.device).scatter_(
+DENSE_KEYS = 1 << 20   # key spaces up to this size are marked in an array instead of sorted
+
+
+def _distinct(keys: torch.Tensor, key_space: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``keys [K]`` -> ``inverse [K]``, each key's index among the distinct keys (in increasing key
+    order), and ``first [D]``, the position of one occurrence of each distinct key. Keys known to lie
+    in a small ``[0, key_space)`` are marked in an array (linear time) instead of sorted."""
+    if key_space is not None and key_space <= DENSE_KEYS:
+        seen = torch.zeros(key_space, dtype=torch.long, device=keys.device)
+        seen[keys] = 1
+        index = seen.cumsum_(0) - 1
+        inverse, distinct = index[keys], int(index[-1]) + 1 if key_space else 0
+    else:
+        distinct_keys, inverse = torch.unique(keys, return_inverse=True)
+        distinct = len(distinct_keys)
+    first = torch.zeros(distinct, dtype=torch.long, device=keys.device).scatter_(
         0, inverse, torch.arange(len(keys), device=keys.device))
     return inverse, first
 
@@ -108,7 +117,8 @@ class SpatialWorldModel(nn.Module):
         self.reward_pot = _cell_rule(channels + self.n_actions + 1, hidden)
         self.reward_anywhere = _cell_rule(channels + self.n_actions, hidden)
         self.done_head = mlp(channels, hidden, 1)
-        self.value_trunk = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.ReLU())
+        # V's 3x3 layer (ReLU applied in ``value``); a Sequential for the checkpoints' parameter names
+        self.value_trunk = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1))
         self.value_head = mlp(3 * width, hidden, 1)
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
@@ -194,34 +204,35 @@ class SpatialWorldModel(nn.Module):
             x = x + F.linear(x, layer.weight.flatten(1), layer.bias).relu_()
         return F.linear(x, self.grid_head.weight.flatten(1), self.grid_head.bias)
 
-    def _late_correction_per_distinct_cell(self, grid: torch.Tensor, joint: torch.Tensor, features: torch.Tensor,
-                                           feature_rows: torch.Tensor) -> torch.Tensor:
-        """Late fusion's correction ``[M,C,H,W]``, with the per-cell layers run once per distinct input.
-        After the shared state features only the 3×3 action kernels and 1×1 layers act, so cell c of a
-        row depends on its state and on the actions of the agents on the 3×3 cells around c alone. A
-        planner's branches of one state differ only in their joint actions, and most cells see one or
-        two agents: a cell's (state, nearby actions) repeats across many branches and is computed once
-        (about 6× fewer cells on stag_hunt_small). The same function as ``_correction``."""
-        rows, channels, height, width = grid.shape
+    def _late_correction_per_distinct_cell(self, states: torch.Tensor, slot: torch.Tensor, joint: torch.Tensor,
+                                           features: torch.Tensor, state_features: torch.Tensor) -> torch.Tensor:
+        """Late fusion's correction ``[M,C,H,W]`` of rows whose grids are ``states [S,C,H,W]``
+        (``slot [M]``: each row's state; ``state_features [S]``: each state's entry in ``features``),
+        with the per-cell layers run once per distinct input. After the shared state features only the
+        3×3 action kernels and 1×1 layers act, so cell c of a row depends on its state and on the
+        actions of the agents on the 3×3 cells around c alone. A planner's branches of one state
+        differ only in their joint actions, and most cells see one or two agents: a cell's (state,
+        nearby actions) repeats across many branches and is computed once (about 6× fewer cells on
+        stag_hunt_small). The same function as ``_correction``."""
+        rows = len(slot)
+        n_states, channels, height, width = states.shape
         n, cells, width_f = self.n_agents, height * width, features.shape[-1]
-        slot, first_row = _distinct(feature_rows)                                       # slot [M]: each row's state
-        states = len(first_row)
-        occupied = grid[first_row, :n]                                                  # [S,N,H,W]: one grid per state
+        occupied = states[:, :n]                                                        # [S,N,H,W]
         near = F.max_pool2d(occupied, 3, stride=1, padding=1).flatten(2) > 0           # [S,N,HW] an agent around the cell
-        digits = (self.n_actions + 1) ** torch.arange(n, device=grid.device)
+        digits = (self.n_actions + 1) ** torch.arange(n, device=states.device)
         nearby_actions = ((joint + 1)[:, :, None] * (near * digits[:, None])[slot]).sum(1)  # [M,HW], 0 for "not near"
-        cell = torch.arange(cells, device=grid.device)
+        cell = torch.arange(cells, device=states.device)
         key = (slot[:, None] * cells + cell) * (self.n_actions + 1) ** n + nearby_actions
-        inverse, first = _distinct(key.flatten())                                       # one (row, cell) of each
+        inverse, first = _distinct(key.flatten(), n_states * cells * (self.n_actions + 1) ** n)  # one (row, cell) of each
         row, at = first // cells, first % cells
         # each state's action kernels: agent k playing a, summed over the cells k occupies, at every cell
-        table = self._action_table(height, width, True, grid.dtype).view(n, self.n_actions, cells, cells, width_f)
+        table = self._action_table(height, width, True, states.dtype).view(n, self.n_actions, cells, cells, width_f)
         kernels = torch.bmm(occupied.flatten(2).transpose(0, 1),                       # [N,S,A*HW*F]
                             table.transpose(1, 2).reshape(n, cells, -1)).view(-1, width_f)
-        agent = torch.arange(n, device=grid.device)
-        index = ((agent * states + slot[row, None]) * self.n_actions + joint[row]) * cells + at[:, None]  # [E,N]
+        agent = torch.arange(n, device=states.device)
+        index = ((agent * n_states + slot[row, None]) * self.n_actions + joint[row]) * cells + at[:, None]  # [E,N]
         actions = F.embedding_bag(index, kernels, mode="sum")                          # [E,F]
-        state = features.view(features.shape[0], cells, width_f)[feature_rows[row], at]  # [E,F]
+        state = features.view(features.shape[0], cells, width_f)[state_features[slot[row]], at]  # [E,F]
         out = self._late_cell_layers(state + actions)                                   # [E,C]
         return out[inverse].view(rows, height, width, channels).permute(0, 3, 1, 2)
 
@@ -230,27 +241,34 @@ class SpatialWorldModel(nn.Module):
         """``latent [M,C,H,W]``, ego-first ``joint [M,N]`` int -> next logits, reward ``[M]``, done logit
         ``[M]``. ``features``: ``state_features`` of these rows' grids, when already computed; with
         ``feature_rows [M]`` it holds one entry per state and row m reads ``features[feature_rows[m]]``
-        (rows that share an entry must share their grid, as a planner's branches of one state do)."""
+        (rows that share an entry must share their grid, as a planner's branches of one state do, and
+        what only the grid decides is then computed once per state)."""
         if joint.shape[-1] != self.n_agents or joint.dtype != torch.long:
             raise ValueError(f"SpatialWorldModel.step: joint must be int64 [M,{self.n_agents}], got {joint.dtype} "
                              f"{list(joint.shape)}")
         grid = (latent > 0).to(latent.dtype)
         if features is None:
             features, feature_rows = self._grid_features(grid), None
+        if feature_rows is None:      # every row its own state
+            states, slot = grid, torch.arange(len(grid), device=grid.device)
+        else:
+            slot, first_row = _distinct(feature_rows, len(features))
+            states = grid[first_row]
         if self.fusion == "late" and feature_rows is not None:
-            correction = self._late_correction_per_distinct_cell(grid, joint, features, feature_rows)
+            correction = self._late_correction_per_distinct_cell(states, slot, joint, features, feature_rows[first_row])
         else:
             correction = self._correction(grid, joint, features if feature_rows is None else features[feature_rows])
         following = correction + self.skip[:, None, None] * (2 * grid - 1)
-        return following, self._reward(grid, joint), self._done(following)
+        return following, self._reward(states, slot, joint), self._done(following)
 
     def _done(self, following: torch.Tensor) -> torch.Tensor:
         """Done logit from what the predicted next grid holds per channel (the agent gone, no prey
         left): a function of the outcome, not of how the step got there."""
         return self.done_head(torch.sigmoid(following.detach()).sum((2, 3)))[..., 0]
 
-    def _reward(self, grid: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
-        """Two learned per-cell rules, read where agents stand (nothing happens where nobody acts).
+    def _reward(self, states: torch.Tensor, slot: torch.Tensor, joint: torch.Tensor) -> torch.Tensor:
+        """Reward ``[M]`` of rows with joint actions ``joint [M,N]`` on grids ``states [S,C,H,W]`` (``slot
+        [M]``: each row's state). Two learned per-cell rules, read where agents stand (nothing happens where nobody acts).
         The pot at the agent's own cell sees what lies there, the agent's action and how many agents
         there play it, and is divided among them (a stag's or hare's value, a removal's cost: the games
         share them so). What pays every agent (snowdrift's removals) sees what lies on each occupied
@@ -261,27 +279,38 @@ class SpatialWorldModel(nn.Module):
         action is an interaction (after STAY), and what pays everyone only on cells where one is
         played: both games reward nothing else, so action combinations the data never shows cannot
         make a reward up there."""
-        n = self.n_agents
-        cells = grid.flatten(2)                                                         # [M,C,HW]
+        n, n_actions = self.n_agents, self.n_actions
+        cells = states.flatten(2)                                                       # [S,C,HW]
+        channels = cells.shape[1]
         agents = cells[:, :n]
-        present, where = agents.amax(-1), agents.argmax(-1)                             # [M,N] each
-        on_cell = cells.gather(2, where[:, None].expand(-1, cells.shape[1], -1))       # [M,C,N]
-        actions = F.one_hot(joint, self.n_actions).to(grid.dtype)                      # [M,N,A]
-        per_action = torch.bmm(actions.transpose(1, 2), on_cell[:, :n])                # [M,A,N] agents on k's cell playing a
-        own_action = actions[:, 0]                                                      # [M,A]
-        sharers = (per_action[..., 0] * own_action).sum(1, keepdim=True).clamp(min=1.0)  # [M,1], the agent included
-        pot = _per_distinct_row(self.reward_pot, torch.cat([on_cell[..., 0], own_action, sharers], dim=1))[:, 0]
+        present, where = agents.amax(-1), agents.argmax(-1)                             # [S,N] each
+        on_cell = cells.gather(2, where[:, None].expand(-1, channels, -1))              # [S,C,N] what lies on k's cell
+        contents = (on_cell.long() << torch.arange(channels, device=states.device)[:, None]).sum(1)  # [S,N] as C bits
+        actions = F.one_hot(joint, n_actions).to(states.dtype)                         # [M,N,A]
+        per_action = torch.bmm(actions.transpose(1, 2), on_cell[slot, :n])             # [M,A,N] agents on k's cell playing a
+        own = joint[:, 0]
+        sharers = per_action[torch.arange(len(joint), device=joint.device), own, 0].clamp(min=1.0)  # [M], the agent included
+        pot = _rule_per_key(self.reward_pot, (contents[slot, 0] * n_actions + own) * (n + 1) + sharers.long(),
+                            (1 << channels) * n_actions * (n + 1),
+                            lambda at: torch.cat([on_cell[slot[at], :, 0], actions[at, 0], sharers[at, None]], dim=1))
+        pot = pot[:, 0]
         played = per_action.clamp(max=1.0)                                              # [M,A,N] action played there
         occupants = per_action.sum(1).clamp(min=1.0)                                    # [M,N] agents on agent k's cell
-        anywhere = _per_distinct_row(self.reward_anywhere, torch.cat([on_cell, played], dim=1).transpose(1, 2)
-                                     .reshape(-1, on_cell.shape[1] + self.n_actions)).view(present.shape)
+        played_bits = (played.long() << torch.arange(n_actions, device=joint.device)[:, None]).sum(1)  # [M,N]
+        anywhere = _rule_per_key(self.reward_anywhere, ((contents[slot] << n_actions) + played_bits).flatten(),
+                                 1 << (channels + n_actions),
+                                 lambda at: torch.cat([on_cell[slot[at // n], :, at % n], played[at // n, :, at % n]],
+                                                      dim=1)).view(len(joint), n)
         if self.reward_gate:    # rewards come from interactions only: the rules read nothing else
-            pot = pot * (joint[:, 0] > STAY).to(pot.dtype)
+            pot = pot * (own > STAY).to(pot.dtype)
             anywhere = anywhere * played[:, STAY + 1:].amax(1)
-        return pot * present[:, 0] / sharers[:, 0] + (anywhere * present / occupants).sum(1)
+        return pot * present[slot, 0] / sharers + (anywhere * present[slot] / occupants).sum(1)
 
     def value(self, latent: torch.Tensor) -> torch.Tensor:
         """V ``[M]`` of the (binarised) grid."""
         grid = (latent > 0).to(latent.dtype)
-        trunk = self.value_trunk(grid.contiguous(memory_format=torch.channels_last))   # ~2.5x faster on 4x4 maps
-        return self.value_head(_pooled(trunk, grid[:, :1]))[..., 0]
+        conv = self.value_trunk[0]
+        trunk = conv(grid.contiguous(memory_format=torch.channels_last)).relu_()   # ~2.5x faster on 4x4 maps
+        cells = trunk.permute(0, 2, 3, 1).reshape(len(grid), -1, conv.out_channels)  # a view of channels-last maps
+        own = grid[:, 0].flatten(1).contiguous()        # a strided view of channels-last grids makes bmm ~15x slower
+        return self.value_head(_pooled(cells, own))[..., 0]
