@@ -263,6 +263,48 @@ def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, se
     assert picked[-1] == HARE_ACTION and (settings["planner"] == "one_step" or picked[0] == RIGHT_ACTION)
 
 
+class _ConstantLeafValue(LatentModel):
+    """The learned dynamics with every leaf worth ``LEAF_VALUE`` (a value that does not read the time)."""
+
+    def value(self, state):
+        return torch.full((len(state.latent),), LEAF_VALUE)
+
+
+LEAF_VALUE = 3.0
+
+
+def test_at_the_episode_limit_the_learned_planner_counts_no_future(fitted):
+    """Agent 0 on the hare, every leaf worth 3 (gamma 0.9): one step before the limit the simulator
+    catches the hare (1 against a future the episode does not have), two steps before it waits
+    (0.9 x 3 = 2.7 > 1; a capture removes the capturer). The learned model's planner picks the same,
+    and at the last step its STAY is worth its (near-zero) reward alone: the step reaching the limit
+    continues with 0."""
+    exp, _, _ = fitted
+    args = exp.args
+    planner = WMPlanner(PlannerSettings(planner="one_step", gamma=0.9))
+    latent = _ConstantLeafValue(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
+    core = StagHuntCore(1, **args.env_args)
+    core.reset(np.arange(1))
+    simulator = SimulatorModel(core, value_fn=lambda obs, time: torch.full((len(obs),), LEAF_VALUE))
+    generator = torch.Generator().manual_seed(0)
+    joint = [[RIGHT_ACTION, STAY_ACTION], [RIGHT_ACTION, STAY_ACTION]] + [[STAY_ACTION, STAY_ACTION]] * (args.episode_limit - 4)
+    for actions in joint:                               # on the hare at t = limit - 2
+        core.step(np.array([actions]))
+    picked = []
+    for steps_left in (2, 1):
+        prev = torch.tensor([[STAY_ACTION, STAY_ACTION]])
+        root = simulator.root(core, np.array([0]), np.array([0]), prev)
+        q_sim = planner.q(simulator, root, _uniform_coplayers, generator)[0]
+        obs, time, _, avail = simulator.observe(root)
+        q_model = planner.q(latent, latent.root(obs, time, prev, avail), _uniform_coplayers, generator)[0]
+        assert int(q_model.argmax()) == int(q_sim.argmax()), (steps_left, q_sim, q_model)
+        picked.append(int(q_sim.argmax()))
+        if steps_left == 1:
+            assert abs(float(q_model[STAY_ACTION])) < 0.05 and float(q_sim[STAY_ACTION]) == 0.0   # the reward alone
+        core.step(np.array([[STAY_ACTION, STAY_ACTION]]))
+    assert picked[0] != HARE_ACTION and picked[1] == HARE_ACTION
+
+
 @pytest.mark.parametrize("overrides", [dict(), dict(wm_spatial_fusion="late"), dict(wm_latent="flat")])
 def test_expanded_rows_step_on_their_states_shared_features_with_the_same_result(overrides):
     """``LatentModel.expand`` computes a state's features once and its expanded rows (expanded twice,

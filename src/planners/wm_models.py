@@ -34,14 +34,18 @@ class LatentModel:
     ``learners.imagination``) and every agent's
     availability is the game's rule applied to it (``grid_rules.avail_from_obs``); without a
     decoder the root's observation and availability are kept. Decoding happens only when a state is
-    observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done).
+    observed (``h_step`` rollouts), never for the leaves of ``one_step``. Continue = 1 - P(done), and
+    0 for a step that reaches the episode limit: the game's horizon is known (the simulator's
+    continuation holds it too), and a leaf value that does not read the time would otherwise count
+    a future the episode does not have.
     Steps and values run ``chunk_rows`` rows at a time (``wm_chunk_rows``; row by row the same
     function), so that a chunk's intermediate maps stay in the CPU's cache: the planner steps
     thousands of branches per call. ``expand`` computes the model's ``state_features`` once per
     state before repeating it, and the steps of the expanded rows reuse them."""
 
     def __init__(self, model: torch.nn.Module, rules: GridRules, episode_limit: int, chunk_rows: int = 4096) -> None:
-        self.model, self.rules, self.dt, self.chunk_rows = model, rules, 1.0 / episode_limit, chunk_rows
+        self.model, self.rules, self.chunk_rows = model, rules, chunk_rows
+        self.episode_limit, self.dt = episode_limit, 1.0 / episode_limit
 
     def root(self, obs: torch.Tensor, time: torch.Tensor, prev: torch.Tensor, avail: torch.Tensor) -> LatentState:
         with torch.no_grad():
@@ -68,7 +72,8 @@ class LatentModel:
         following = LatentState(latent, state.time + self.dt, joint)
         if not self.model.decodes:
             following.obs, following.avail = state.obs, state.avail
-        return following, reward, 1 - torch.sigmoid(done_logit)
+        running = (following.time[:, 0] * self.episode_limit).round() < self.episode_limit   # time is t / limit
+        return following, reward, (1 - torch.sigmoid(done_logit)) * running
 
     def value(self, state: LatentState) -> torch.Tensor:
         with torch.no_grad():

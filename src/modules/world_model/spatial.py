@@ -219,11 +219,17 @@ class SpatialWorldModel(nn.Module):
         n, cells, width_f = self.n_agents, height * width, features.shape[-1]
         occupied = states[:, :n]                                                        # [S,N,H,W]
         near = F.max_pool2d(occupied, 3, stride=1, padding=1).flatten(2) > 0           # [S,N,HW] an agent around the cell
-        digits = (self.n_actions + 1) ** torch.arange(n, device=states.device)
-        nearby_actions = ((joint + 1)[:, :, None] * (near * digits[:, None])[slot]).sum(1)  # [M,HW], 0 for "not near"
+        digits = self.n_actions ** torch.arange(n, device=states.device)
+        # [M,HW]: the actions of the agents around each cell as base-A digits (agents not near count 0;
+        # which agents are near is the state's, so within a (state, cell) the code is one-to-one);
+        # one weighted bag per row over its state's (agent, cell) digits (float64: exact integers)
+        digit_planes = (near * digits[:, None]).to(torch.float64).reshape(n_states * n, cells)
+        nearby_actions = F.embedding_bag(slot[:, None] * n + torch.arange(n, device=states.device), digit_planes,
+                                         per_sample_weights=joint.to(torch.float64), mode="sum").long()
         cell = torch.arange(cells, device=states.device)
-        key = (slot[:, None] * cells + cell) * (self.n_actions + 1) ** n + nearby_actions
-        inverse, first = _distinct(key.flatten(), n_states * cells * (self.n_actions + 1) ** n)  # one (row, cell) of each
+        codes = self.n_actions ** n
+        inverse, first = _distinct(((slot[:, None] * cells + cell) * codes + nearby_actions).flatten(),
+                                   n_states * cells * codes)                           # one (row, cell) of each
         row, at = first // cells, first % cells
         # each state's action kernels: agent k playing a, summed over the cells k occupies, at every cell
         table = self._action_table(height, width, True, states.dtype).view(n, self.n_actions, cells, cells, width_f)
