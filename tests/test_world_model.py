@@ -163,16 +163,22 @@ def _uniform_coplayers(obs, time, prev, avail, root):
     return avail[:, 1:].float() / avail[:, 1:].sum(-1, keepdim=True)
 
 
+def _learned_and_simulator(exp, n_envs: int, model_class=LatentModel, value_fn=None):
+    """The fitted model as a planning model (``model_class``), and a reset core of ``n_envs`` tiny-layout
+    envs with the true simulator on it."""
+    args = exp.args
+    latent = model_class(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
+    core = StagHuntCore(n_envs, **args.env_args)
+    core.reset(np.arange(n_envs))
+    return latent, core, SimulatorModel(core, value_fn)
+
+
 def test_planner_on_the_fitted_model_matches_the_true_simulator(fitted):
     """Immediate expected rewards (gamma 0) of every available action, learned model vs simulator,
     on the states of random walks through the tiny layout."""
     exp, _, _ = fitted
-    args = exp.args
     planner = WMPlanner(PlannerSettings(planner="one_step", gamma=0.0))
-    latent = LatentModel(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
-    core = StagHuntCore(8, **args.env_args)
-    core.reset(np.arange(8))
-    simulator = SimulatorModel(core)
+    latent, core, simulator = _learned_and_simulator(exp, 8)
     rng = np.random.default_rng(1)
     prev = torch.full((8, 2), -1)
     slots = np.zeros(8, dtype=np.int64)
@@ -236,12 +242,8 @@ def test_planners_on_the_fitted_model_pick_the_simulators_best_action(fitted, se
     exp, _, _ = fitted
     if exp.args.wm_spatial_fusion == "late" and settings["planner"] == "h_step":
         value_tolerance += 0.05
-    args = exp.args
     planner = WMPlanner(PlannerSettings(**settings))
-    latent = _NoLeafValue(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
-    core = StagHuntCore(1, **args.env_args)
-    core.reset(np.arange(1))
-    simulator = SimulatorModel(core)
+    latent, core, simulator = _learned_and_simulator(exp, 1, _NoLeafValue)
     generator = torch.Generator().manual_seed(0)
     picked = []
     for step in range(2):
@@ -282,10 +284,8 @@ def test_at_the_episode_limit_the_learned_planner_counts_no_future(fitted):
     exp, _, _ = fitted
     args = exp.args
     planner = WMPlanner(PlannerSettings(planner="one_step", gamma=0.9))
-    latent = _ConstantLeafValue(exp.mac.modules()["world_model"], grid_rules(args), args.episode_limit)
-    core = StagHuntCore(1, **args.env_args)
-    core.reset(np.arange(1))
-    simulator = SimulatorModel(core, value_fn=lambda obs, time: torch.full((len(obs),), LEAF_VALUE))
+    latent, core, simulator = _learned_and_simulator(exp, 1, _ConstantLeafValue,
+                                                     lambda obs, time: torch.full((len(obs),), LEAF_VALUE))
     generator = torch.Generator().manual_seed(0)
     joint = [[RIGHT_ACTION, STAY_ACTION], [RIGHT_ACTION, STAY_ACTION]] + [[STAY_ACTION, STAY_ACTION]] * (args.episode_limit - 4)
     for actions in joint:                               # on the hare at t = limit - 2
