@@ -5,7 +5,8 @@ alternating the two versions of ``SpatialWorldModel`` on one model (same weights
 ``hop_plus_wm`` planner acts for every agent of ``--envs`` fresh stag_hunt_small envs at their first
 step, ``--repeats`` times per version, and the median of the per-repeat time ratios is printed with
 both medians (process time, one thread), one JSON line per fusion. It also checks that both versions
-pick the same greedy actions.
+pick the same greedy actions. The other version must build the same parameters and attributes
+(the class of one built model is swapped), as a change inside a model step does.
 
     git worktree add /tmp/before <commit>
     python -m benchmarks.bench_wm_model_ab --before /tmp/before [--fusions stem late] [--envs 8] [--repeats 7]

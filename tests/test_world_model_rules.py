@@ -2,6 +2,7 @@
 reward depends on the actions played on a cell, not on which co-player plays which, and done
 depends only on the predicted next grid."""
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -243,3 +244,14 @@ def test_the_reward_is_its_plain_form(seed, states, branches, density, fusion, g
     params = list(model.reward_pot.parameters()) + list(model.reward_anywhere.parameters())
     gradients = [torch.autograd.grad(reward.square().sum(), params, allow_unused=True) for reward in (trained, plain)]
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(*gradients) if a is not None or b is not None)
+
+
+def test_a_grid_too_wide_for_the_reward_keys_is_refused():
+    """The reward rules' inputs are packed into int64 keys; a grid whose channels and actions need more
+    bits than fit is refused when the model is built, naming the counts, instead of colliding keys."""
+    from modules.world_model.spatial import SpatialWorldModel
+    config = {"obs_shape": [60, 4, 4], "n_agents": 4, "n_actions": 7, "spatial_channels": 8, "hidden_dim": 8,
+              "spatial_blocks": 1, "fusion": "stem", "reward_gate": False}
+    with pytest.raises(ValueError, match="60 channels, 7 actions, 4 agents"):
+        SpatialWorldModel(config)
+    SpatialWorldModel({**config, "obs_shape": [50, 4, 4]})           # 50 + 7 + 3 bits fit

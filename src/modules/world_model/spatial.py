@@ -102,6 +102,10 @@ class SpatialWorldModel(nn.Module):
         self.reward_gate = bool(config["reward_gate"])
         if self.fusion not in FUSIONS:
             raise ValueError(f"SpatialWorldModel: fusion '{self.fusion}' is unknown; allowed: {', '.join(FUSIONS)}")
+        key_bits = channels + self.n_actions + (self.n_agents + 1).bit_length()   # _reward's integer input keys
+        if key_bits > 62:
+            raise ValueError(f"SpatialWorldModel: the reward rules' input keys need {key_bits} bits ({channels} "
+                             f"channels, {self.n_actions} actions, {self.n_agents} agents); at most 62 fit in int64")
         planes = self.n_agents * self.n_actions
         late = self.fusion == "late"
         self.stem = nn.Conv2d(channels + (0 if late else planes), width, 3, padding=1)
