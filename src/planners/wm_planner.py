@@ -17,7 +17,13 @@ three co-players and seven actions; branches with probability 0 — unavailable 
 unavailable own actions are never stepped); ``top_mass`` keeps, per row, the most likely joint
 actions until they hold ``mass`` of the probability and renormalises over them (deterministic; Q
 moves by at most (1 − kept mass) × the spread of the branch returns); ``sampled`` draws
-``samples`` joint actions per row and weighs them equally.
+``samples`` joint actions per row and weighs them equally; ``stratified`` also weighs ``samples``
+joint actions equally, but draws each co-player's ``samples`` actions by systematic sampling (points
+(s + u) / samples through its cumulative distribution, one uniform u per row and co-player, so
+action a appears ⌊samples·p(a)⌋ or ⌈samples·p(a)⌉ times) and pairs them across co-players by
+independent random permutations (a Latin hypercube): every joint action is still a draw from the
+product of the co-player distributions, so Q stays an unbiased estimate, and each co-player's
+marginal is represented almost exactly, which removes most of the sampling noise of ``sampled``.
 """
 from __future__ import annotations
 
@@ -33,7 +39,6 @@ from utils.errors import ConfigError
 CoplayerPolicy = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 PLANNERS = ("one_step", "h_step")
-EXPECTATIONS = ("exact", "top_mass", "sampled")
 
 
 class PlanningModel(Protocol):
@@ -95,19 +100,8 @@ class WMPlanner:
         return Branches(r, a, j, joint, weights[r, j], state, reward, cont, ret, avail[:, 0], joints.shape[1])
 
     def _coplayer_joints(self, probs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        rows, coplayers, n_actions = probs.shape
-        if self.settings.expectation in ("exact", "top_mass"):
-            grid = torch.tensor(list(itertools.product(range(n_actions), repeat=coplayers)), dtype=torch.long,
-                                device=probs.device)
-            grid = grid.view(-1, coplayers)                                            # [J,K]
-            weights = probs[:, torch.arange(coplayers, device=probs.device), grid].prod(-1)  # [R,J]
-            if self.settings.expectation == "top_mass":
-                weights = top_mass(weights, self.settings.mass)
-            return grid.expand(rows, -1, -1), weights
-        samples = torch.multinomial(probs.reshape(-1, n_actions), self.settings.samples, replacement=True,
-                                    generator=generator)                               # [R*K,S]
-        joints = samples.view(rows, coplayers, -1).transpose(1, 2)                     # [R,S,K]
-        return joints, torch.full(joints.shape[:2], 1.0 / self.settings.samples, device=probs.device)
+        """The co-player joint actions ``[R,J,K]`` a row's expectation sums over, with their weights ``[R,J]``."""
+        return EXPECTATIONS[self.settings.expectation](probs, self.settings, generator)
 
     def _tail(self, model: PlanningModel, state, root: torch.Tensor, coplayers: CoplayerPolicy,
               generator: torch.Generator, steps: int) -> torch.Tensor:
@@ -168,6 +162,71 @@ def top_mass(weights: torch.Tensor, mass: float) -> torch.Tensor:
     kept = torch.zeros_like(weights).scatter(-1, order, (before < mass * weights.sum(-1, keepdim=True)).to(weights.dtype))
     weights = weights * kept
     return weights / weights.sum(-1, keepdim=True)
+
+
+def latin_hypercube(probs: torch.Tensor, samples: int, generator: torch.Generator) -> torch.Tensor:
+    """``samples`` joint actions ``[R,S,K]`` from independent per-co-player distributions ``probs
+    [R,K,A]``: each co-player's S actions by systematic sampling (the points (s + u) / S, s = 0..S-1,
+    through its cumulative distribution, one uniform u per row and co-player), then shuffled by an
+    independent random permutation per row and co-player. Each joint action is a draw from the
+    product distribution; across the S of them, action a of a co-player appears ⌊S·p(a)⌋ or ⌈S·p(a)⌉
+    times. Actions of probability 0 are never drawn."""
+    rows, coplayers, n_actions = probs.shape
+    cdf = probs.to(torch.float64).cumsum(-1)                                           # [R,K,A]
+    offset = torch.rand(rows, coplayers, 1, generator=generator, dtype=torch.float64, device=probs.device)
+    points = (torch.arange(samples, dtype=torch.float64, device=probs.device) + offset) / samples * cdf[..., -1:]
+    drawn = torch.searchsorted(cdf, points, right=True)                                # first a with cdf(a) > point
+    last = n_actions - 1 - (probs > 0).flip(-1).to(torch.int8).argmax(-1, keepdim=True)  # rounding at the top
+    drawn = torch.minimum(drawn, last)
+    order = torch.rand(rows, coplayers, samples, generator=generator, device=probs.device).argsort(-1)
+    return drawn.gather(-1, order).transpose(1, 2)
+
+
+def _enumerated(probs: torch.Tensor, settings: PlannerSettings, generator: torch.Generator):
+    """``exact``: all A^K joint actions, weighted by their probability (0 for unavailable ones)."""
+    rows, coplayers, n_actions = probs.shape
+    grid = torch.tensor(list(itertools.product(range(n_actions), repeat=coplayers)), dtype=torch.long,
+                        device=probs.device).view(-1, coplayers)                       # [J,K]
+    weights = probs[:, torch.arange(coplayers, device=probs.device), grid].prod(-1)    # [R,J]
+    return grid.expand(rows, -1, -1), weights
+
+
+def _likeliest(probs: torch.Tensor, settings: PlannerSettings, generator: torch.Generator):
+    """``top_mass``: the enumerated joint actions, the likeliest holding ``mass``, renormalised."""
+    joints, weights = _enumerated(probs, settings, generator)
+    return joints, top_mass(weights, settings.mass)
+
+
+def _drawn(probs: torch.Tensor, settings: PlannerSettings, generator: torch.Generator):
+    """``sampled``: ``samples`` independent draws per co-player, weighted equally."""
+    rows, coplayers, n_actions = probs.shape
+    samples = torch.multinomial(probs.reshape(-1, n_actions), settings.samples, replacement=True,
+                                generator=generator)                                   # [R*K,S]
+    joints = samples.view(rows, coplayers, -1).transpose(1, 2)                         # [R,S,K]
+    return joints, _draw_weights(joints, n_actions)
+
+
+def _stratified(probs: torch.Tensor, settings: PlannerSettings, generator: torch.Generator):
+    """``stratified``: ``samples`` joint actions of a Latin hypercube, weighted equally."""
+    joints = latin_hypercube(probs, settings.samples, generator)
+    return joints, _draw_weights(joints, probs.shape[-1])
+
+
+def _draw_weights(joints: torch.Tensor, n_actions: int) -> torch.Tensor:
+    """Weights ``[R,S]`` of ``S`` equally weighted draws ``joints [R,S,K]``, a repeated joint action's
+    weights gathered on its first draw (the others 0, so they are never stepped): the same
+    estimate, fewer branches where the co-player model is decisive."""
+    draws = joints.shape[1]
+    codes = (joints * n_actions ** torch.arange(joints.shape[2], device=joints.device)).sum(-1)   # [R,S]
+    same = codes[:, :, None] == codes[:, None, :]                                      # [R,S,S]
+    earlier = torch.ones(draws, draws, dtype=torch.bool, device=joints.device).tril(-1)
+    first = ~(same & earlier).any(-1)
+    return first * same.sum(-1) / draws
+
+
+# wm_coplayer_expectation -> (probs [R,K,A], settings, generator) -> (joints [R,J,K], weights [R,J])
+EXPECTATIONS: dict[str, Callable] = {"exact": _enumerated, "top_mass": _likeliest, "sampled": _drawn,
+                                     "stratified": _stratified}
 
 
 def _sample(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
