@@ -255,3 +255,38 @@ def test_a_grid_too_wide_for_the_reward_keys_is_refused():
     with pytest.raises(ValueError, match="60 channels, 7 actions, 4 agents"):
         SpatialWorldModel(config)
     SpatialWorldModel({**config, "obs_shape": [50, 4, 4]})           # 50 + 7 + 3 bits fit
+
+
+def test_late_fusion_refuses_more_agents_than_its_action_codes_hold():
+    """Late fusion codes the actions around a cell as base-A digits summed in float64: a model whose
+    A^N codes exceed float64's exact integers is refused when built, not stepped with colliding codes."""
+    from modules.world_model.spatial import SpatialWorldModel
+    config = {"obs_shape": [22, 4, 4], "n_agents": 19, "n_actions": 7, "spatial_channels": 8, "hidden_dim": 8,
+              "spatial_blocks": 1, "fusion": "late", "reward_gate": False}
+    with pytest.raises(ValueError, match="7\\^19 exceeds 2\\^53"):
+        SpatialWorldModel(config)
+    SpatialWorldModel({**config, "fusion": "stem"})
+    SpatialWorldModel({**config, "n_agents": 18, "obs_shape": [21, 4, 4]})          # 7^18 < 2^53
+
+
+def test_late_fusion_with_keys_too_wide_for_int64_is_the_same_function():
+    """13 agents of 16 actions on 4x4 cells: (state, cell, nearby actions) packed as one integer would
+    need (states * 16) * 2^52 keys, past int64 from 256 states on (where state s + 256 would wrap onto
+    state s), so the distinct cells are found as pairs instead; the step is still every branch's own."""
+    from modules.world_model.spatial import SpatialWorldModel
+    torch.manual_seed(0)
+    model = SpatialWorldModel({"obs_shape": [16, 4, 4], "n_agents": 13, "n_actions": 16, "spatial_channels": 8,
+                               "hidden_dim": 8, "spatial_blocks": 1, "fusion": "late", "reward_gate": False})
+    generator = torch.Generator().manual_seed(0)
+    states = 300
+    grid = torch.rand(states, *model.obs_shape, generator=generator) < 0.3
+    grid[:, :13] &= torch.rand(states, 13, 4, 4, generator=generator) < 0.02          # few agents: many cells
+    latent = 8 * (2 * grid.float() - 1)                                                # see none (code 0)
+    rows = torch.arange(states).repeat(2)
+    joint = torch.randint(0, model.n_actions, (2 * states, model.n_agents), generator=generator)
+    with torch.no_grad():
+        features = model.state_features(latent)
+        shared = model.step(latent[rows], joint, features, rows)
+        alone = model.step(latent[rows], joint, features[rows])
+    for a, b in zip(shared, alone):
+        assert torch.allclose(a, b, atol=1e-5)

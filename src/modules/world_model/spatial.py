@@ -58,13 +58,19 @@ def _rule_per_key(rule: nn.Module, keys: torch.Tensor, key_space: int,
 
 
 DENSE_KEYS = 1 << 20   # key spaces up to this size are marked in an array instead of sorted
+PACKED_KEYS = 1 << 62  # key spaces up to this size are packed into one int64 per row
+EXACT_FLOAT64 = 1 << 53
 
 
 def _distinct(keys: torch.Tensor, key_space: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``keys [K]`` -> ``inverse [K]``, each key's index among the distinct keys (in increasing key
-    order), and ``first [D]``, the position of one occurrence of each distinct key. Keys known to lie
-    in a small ``[0, key_space)`` are marked in an array (linear time) instead of sorted."""
-    if key_space is not None and key_space <= DENSE_KEYS:
+    """``keys [K]`` (or ``[K,D]``: rows of D integers) -> ``inverse [K]``, each key's index among the
+    distinct keys (in increasing key order), and ``first [D]``, the position of one occurrence of each
+    distinct key. Keys known to lie in a small ``[0, key_space)`` are marked in an array (linear time)
+    instead of sorted."""
+    if keys.dim() == 2:
+        distinct_keys, inverse = torch.unique(keys, dim=0, return_inverse=True)
+        distinct = len(distinct_keys)
+    elif key_space is not None and key_space <= DENSE_KEYS:
         seen = torch.zeros(key_space, dtype=torch.long, device=keys.device)
         seen[keys] = 1
         index = seen.cumsum_(0) - 1
@@ -106,6 +112,10 @@ class SpatialWorldModel(nn.Module):
         if key_bits > 62:
             raise ValueError(f"SpatialWorldModel: the reward rules' input keys need {key_bits} bits ({channels} "
                              f"channels, {self.n_actions} actions, {self.n_agents} agents); at most 62 fit in int64")
+        if self.fusion == "late" and self.n_actions ** self.n_agents > EXACT_FLOAT64:
+            raise ValueError(f"SpatialWorldModel: late fusion codes the actions around a cell as {self.n_agents} "
+                             f"base-{self.n_actions} digits, and {self.n_actions}^{self.n_agents} exceeds 2^53 "
+                             f"(float64's exact integers); use fusion 'stem'")
         planes = self.n_agents * self.n_actions
         late = self.fusion == "late"
         self.stem = nn.Conv2d(channels + (0 if late else planes), width, 3, padding=1)
@@ -232,8 +242,11 @@ class SpatialWorldModel(nn.Module):
                                          per_sample_weights=joint.to(torch.float64), mode="sum").long()
         cell = torch.arange(cells, device=states.device)
         codes = self.n_actions ** n
-        inverse, first = _distinct(((slot[:, None] * cells + cell) * codes + nearby_actions).flatten(),
-                                   n_states * cells * codes)                           # one (row, cell) of each
+        state_cell = (slot[:, None] * cells + cell).flatten()
+        if n_states * cells * codes <= PACKED_KEYS:                                    # one (row, cell) of each
+            inverse, first = _distinct(state_cell * codes + nearby_actions.flatten(), n_states * cells * codes)
+        else:                                                                          # many agents: pairs
+            inverse, first = _distinct(torch.stack([state_cell, nearby_actions.flatten()], dim=1))
         row, at = first // cells, first % cells
         # each state's action kernels: agent k playing a, summed over the cells k occupies, at every cell
         table = self._action_table(height, width, True, states.dtype).view(n, self.n_actions, cells, cells, width_f)
