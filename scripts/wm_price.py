@@ -8,7 +8,8 @@ For each mixture (``--mixtures``, default NS NH RAND self) ``--episodes`` episod
 planners). The planner is ``hop_plus_wm``'s (run config: ``wm_planner``, ``wm_horizon``,
 ``wm_coplayer_expectation``, ``wm_samples``, ``gamma``; overridable as KEY=VALUE) and acts greedily.
 The model is a fit saved by ``scripts/fit_world_model.py`` (``model.pt``) or the checkpoint folder
-of a ``hop_plus_wm`` run (its ``world_model`` and ``moa``). Both variants share the co-player model
+of a ``hop_plus_wm`` run (its ``world_model`` and ``moa``), built with the settings the fit or the
+folder records (fusion, reward gate, widths; an override that contradicts them is refused). Both variants share the co-player model
 and the leaf values: co-players are predicted uniform over their available actions
 (``--coplayers uniform``), by the exact rule of the mixture (``--coplayers rules``: uniform over the
 actions the rule allows in the true state at the root, the root's prediction kept deeper in
@@ -51,8 +52,14 @@ def load_world_model(source: str, env_config: str, overrides: dict):
     from launch import load_config, prepare_args
     if os.path.isdir(source):
         from controllers.wm_actor import WMPlannerActor
-        from utils.checkpoint import load_checkpoint
-        args = prepare_args(load_config("hop_plus_wm", env_config, overrides))
+        from modules.world_model.config import CONFIG_ARG_NAMES
+        from utils.checkpoint import load_checkpoint, recorded_module_config
+        # the model is built as the run recorded it (fusion, gate, widths); an override that contradicts
+        # the record is refused by the load
+        recorded = recorded_module_config(source, "world_model")
+        adopted = {CONFIG_ARG_NAMES[key]: value for key, value in recorded.items()
+                   if key in CONFIG_ARG_NAMES and CONFIG_ARG_NAMES[key] not in overrides}
+        args = prepare_args(load_config("hop_plus_wm", env_config, {**adopted, **overrides}))
         actor = WMPlannerActor(args)
         load_checkpoint(source, actor.modules(), {}, restore_rng=False)
         for module in actor.modules().values():

@@ -82,6 +82,23 @@ def test_a_hop_plus_wm_checkpoint_is_priced_with_its_own_moa(tmp_path):
             assert "decisions" not in result
 
 
+def test_a_checkpoint_is_priced_as_its_run_built_its_world_model(tmp_path):
+    """A checkpoint of a run with late fusion and the reward gate loads without naming them again
+    (the folder records them); an override that contradicts the record is one clear error."""
+    from controllers.wm_actor import WMPlannerActor
+    from scripts.wm_price import load_world_model
+    from helpers import make_args
+    from utils.checkpoint import CheckpointError, save_checkpoint
+
+    saved = WMPlannerActor(make_args("hop_plus_wm", seed=3, wm_spatial_fusion="late", wm_reward_gate=True))
+    save_checkpoint(str(tmp_path / "100"), saved.modules(), {}, {"t_env": 100})
+    args, model, _ = load_world_model(str(tmp_path / "100"), "stag_hunt_small", {})
+    assert (args.wm_spatial_fusion, args.wm_reward_gate) == ("late", True)
+    assert (model.fusion, model.reward_gate) == ("late", True)
+    with pytest.raises(CheckpointError, match="wm_spatial_fusion='late'"):
+        load_world_model(str(tmp_path / "100"), "stag_hunt_small", {"wm_spatial_fusion": "stem"})
+
+
 def test_moa_coplayers_need_a_checkpoint(tmp_path):
     import subprocess
     import sys

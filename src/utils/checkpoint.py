@@ -72,20 +72,26 @@ def _recorded_config(module: Any) -> dict | None:
     return json.loads(json.dumps(module.config))
 
 
+def recorded_module_config(directory: str, name: str) -> dict:
+    """The config the checkpoint in ``directory`` records for module ``name`` (``{}`` when it records
+    none: a module without one, or a checkpoint saved before configs were recorded)."""
+    path = os.path.join(directory, f"{name}.config.json")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read the config of module '{name}' from {path}: {exc}") from exc
+
+
 def _check_config(directory: str, module: Any, name: str) -> None:
     """Raise CheckpointError naming every recorded setting of module ``name`` in ``directory`` that
     differs from the module's own (settings a checkpoint predates: ``checkpoint_config_defaults``)."""
     config = _recorded_config(module)
     if config is None:
         return
-    path = os.path.join(directory, f"{name}.config.json")
-    saved = dict(module.checkpoint_config_defaults)
-    if os.path.isfile(path):
-        try:
-            with open(path) as f:
-                saved.update(json.load(f))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"cannot read the config of module '{name}' from {path}: {exc}") from exc
+    saved = {**module.checkpoint_config_defaults, **recorded_module_config(directory, name)}
     arg_names = getattr(module, "config_arg_names", {})
     differ = [f"{arg_names.get(k, k)}={saved[k]!r} (this run builds {v!r})"
               for k, v in config.items() if k in saved and saved[k] != v]
@@ -230,8 +236,8 @@ def load_checkpoint(
     for name, module in modules.items():
         path = os.path.join(directory, f"{name}.th")
         module_states[name] = _load(path, f"module '{name}'")
+        _check_config(directory, module, name)       # first: names the options, where shapes only follow from them
         _check_module(module_states[name], module, name, path)
-        _check_config(directory, module, name)
     optimizer_states = {}
     for name, optimizer in optimizers.items():
         path = os.path.join(directory, f"{name}_opt.th")
