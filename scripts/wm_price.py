@@ -199,7 +199,8 @@ def main() -> int:
     parser.add_argument("overrides", nargs="*", help="run-config overrides KEY=VALUE (e.g. wm_planner=h_step)")
     parser.add_argument("--env-config", default="stag_hunt_small")
     parser.add_argument("--mixtures", nargs="+", default=["NS", "NH", "RAND", "self"])
-    parser.add_argument("--variants", nargs="+", default=["learned", "simulator"])
+    parser.add_argument("--variants", nargs="+", choices=("learned", "simulator"), default=["learned", "simulator"],
+                        help="the models to plan with (overrides go before this option: after it they would be read as variants)")
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--coplayers", choices=["uniform", "rules", "moa"], default="uniform",
@@ -226,8 +227,9 @@ def main() -> int:
     if options.coplayers == "moa" and moa is None:
         parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "
                      f"folder of a hop_plus_wm run")
+    from planners.wm_planner import ENUMERATED
     planner = WMPlanner(planner_settings(args))
-    if options.explain is not None and (planner.settings.depth != 1 or planner.settings.expectation == "sampled"):
+    if options.explain is not None and (planner.settings.depth != 1 or planner.settings.expectation not in ENUMERATED):
         parser.error(f"--explain: the split needs wm_planner one_step and the same branches in both models "
                      f"(wm_coplayer_expectation exact or top_mass); the run plans with {args.wm_planner}, "
                      f"{args.wm_coplayer_expectation}")

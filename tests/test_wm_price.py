@@ -230,7 +230,8 @@ def test_the_three_error_terms_add_up_to_the_learned_models_error_on_every_parti
 
 def test_explain_refuses_an_existing_file_and_a_sampled_expectation_before_playing(tmp_path):
     """``--explain`` writes a new file only: an existing one is left as it was, with exit 2; a sampled
-    expectation (different branches in the two models) is refused the same way."""
+    or stratified expectation (different branches in the two models) is refused the same way, and so
+    is an unknown variant (an override written after ``--variants``)."""
     import subprocess
     import sys
     from controllers.wm_actor import WMPlannerActor
@@ -242,7 +243,10 @@ def test_explain_refuses_an_existing_file_and_a_sampled_expectation_before_playi
     kept.write_text("earlier\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for extra, message in (([f"--explain={kept}"], "the file exists"),
-                           ([f"--explain={tmp_path / 'new.jsonl'}", "wm_coplayer_expectation=sampled"], "sampled")):
+                           ([f"--explain={tmp_path / 'new.jsonl'}", "wm_coplayer_expectation=sampled"], "sampled"),
+                           ([f"--explain={tmp_path / 'new.jsonl'}", "wm_coplayer_expectation=stratified"], "stratified"),
+                           ([f"--explain={tmp_path / 'new.jsonl'}", "--variants", "simulator",   # not a variant:
+                             "wm_coplayer_expectation=stratified"], "invalid choice")):         # an override
         done = subprocess.run([sys.executable, "-m", "scripts.wm_price", str(tmp_path / "model.pt"), "--diagnose",
                                *extra], cwd=root, capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -224,6 +224,8 @@ def _draw_weights(joints: torch.Tensor, n_actions: int) -> torch.Tensor:
     return first * same.sum(-1) / draws
 
 
+# the expectations whose branches are a function of the co-player probabilities alone (no draws)
+ENUMERATED = ("exact", "top_mass")
 # wm_coplayer_expectation -> (probs [R,K,A], settings, generator) -> (joints [R,J,K], weights [R,J])
 EXPECTATIONS: dict[str, Callable] = {"exact": _enumerated, "top_mass": _likeliest, "sampled": _drawn,
                                      "stratified": _stratified}
