@@ -236,7 +236,8 @@ def main() -> int:
     for mixture in options.mixtures:
         row = {"env": options.env_config, "mixture": mixture, "episodes": options.episodes,
                "coplayers": options.coplayers,
-               "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation}
+               "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation,
+               "samples": None if args.wm_coplayer_expectation in ENUMERATED else args.wm_samples}
         for variant in options.variants:
             partings = [] if options.explain is not None and variant == "learned" else None
             result = play(args, model, planner, mixture, variant, options.episodes, options.seed,
