@@ -176,6 +176,7 @@ def main() -> int:
         print("episode_outcomes: --versus-rule compares a --checkpoint's agent with a rule", file=sys.stderr)
         return 2
     import torch
+    from utils.checkpoint import CheckpointError
     torch.set_num_threads(1)
     try:
         if options.checkpoint:
@@ -184,7 +185,7 @@ def main() -> int:
             comparison = versus_rule(episodes, options.versus_rule, options.focal_slot) if options.versus_rule else None
         else:
             returns, waits, comparison = rule_returns(options), None, None
-    except (ConfigError, ValueError) as error:
+    except (ConfigError, CheckpointError, ValueError) as error:
         print(f"episode_outcomes: {error}", file=sys.stderr)
         return 2
     print(markdown(returns))

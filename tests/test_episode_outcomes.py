@@ -106,3 +106,25 @@ def test_versus_rule_replays_the_same_maps_with_the_rule_in_the_agent_s_slot():
     selfplay = CheckpointEpisodes(returns, seeds, ["hop"] * 4, core, None)
     with pytest.raises(ValueError, match="slot 1 is 'hop', not a rule"):
         versus_rule(selfplay, "NS", 0)
+
+
+def test_a_checkpoint_that_is_missing_or_does_not_fit_the_run_is_one_line_and_exit_2(tmp_path):
+    """A missing checkpoint root, or a checkpoint of a run built with other world-model settings than
+    the --config / --set given, is one error line naming the problem and exit code 2, not a traceback."""
+    import os
+    import subprocess
+    import sys
+    from controllers.wm_actor import WMPlannerActor
+    from helpers import make_args
+    from utils.checkpoint import save_checkpoint
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    save_checkpoint(str(tmp_path / "run" / "100"), WMPlannerActor(
+        make_args("hop_plus_wm", wm_spatial_fusion="late")).modules(), {}, {"t_env": 100})
+    for checkpoint, message in ((tmp_path / "missing", "not found"), (tmp_path / "run", "wm_spatial_fusion='late'")):
+        done = subprocess.run([sys.executable, "-m", "scripts.episode_outcomes", "--config", "hop_plus_wm",
+                               "--checkpoint", str(checkpoint), "--episodes", "4"],
+                              cwd=root, capture_output=True, text=True, timeout=120)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("episode_outcomes:")]
+        assert done.returncode == 2 and len(errors) == 1 and message in errors[0], done.stderr
+        assert "Traceback" not in done.stderr
