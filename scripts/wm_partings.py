@@ -30,9 +30,13 @@ TERMS = ("reward", "continuation", "next_state")
 def explain_partings(planner, latent, latent_root, simulator, simulator_root, coplayers, generator,
                      channel_names: tuple[str, ...]) -> list[dict]:
     """One record per row of the two roots (the same decisions) whose argmaxes differ; [] if none."""
+    from planners.wm_planner import ENUMERATED
     if planner.settings.depth != 1:
         raise ValueError("explain_partings: the split of Q into reward, continuation and next state holds for "
                          "wm_planner one_step only")
+    if planner.settings.expectation not in ENUMERATED:
+        raise ValueError(f"explain_partings: both planners must step the same branches, so the co-player "
+                         f"expectation must not draw ({' or '.join(ENUMERATED)}; got {planner.settings.expectation})")
     learned = planner.branches(latent, latent_root, coplayers, generator)
     true = planner.branches(simulator, simulator_root, coplayers, generator)
     if not (torch.equal(learned.row, true.row) and torch.equal(learned.joint, true.joint)):

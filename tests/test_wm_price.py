@@ -201,7 +201,7 @@ def test_the_three_error_terms_add_up_to_the_learned_models_error_on_every_parti
     from planners.wm_models import LatentModel
     from scripts.wm_partings import explain_partings
 
-    args = make_args("hop_plus_wm", seed=0)
+    args = make_args("hop_plus_wm", seed=0, wm_coplayer_expectation="exact")   # the same branches in both models
     torch.manual_seed(0)
     model = WMPlannerActor(args).world_model.eval()
     core = envs.REGISTRY[args.env](batch_size=8, **args.env_args).core
@@ -219,6 +219,11 @@ def test_the_three_error_terms_add_up_to_the_learned_models_error_on_every_parti
                                    simulator.root(core, env_idx, slot, prev), uniform_coplayers,
                                    torch.Generator().manual_seed(0), rules.channel_names)
     assert records
+    with pytest.raises(ValueError, match="must not draw"):     # stratified draws differ between the models
+        explain_partings(WMPlanner(planner_settings(make_args("hop_plus_wm", seed=0))), latent,
+                         latent.root(obs, torch.zeros(8, 1), prev, avail), simulator,
+                         simulator.root(core, env_idx, slot, prev), uniform_coplayers,
+                         torch.Generator().manual_seed(0), rules.channel_names)
     for record in records:
         total = record["error_reward"] + record["error_continuation"] + record["error_next_state"]
         assert total == pytest.approx(record["gap"] + record["regret"], abs=1e-4)

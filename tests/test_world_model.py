@@ -25,7 +25,9 @@ UPDATES = {"stem": 400, "late": 800}
 TINY = dict(env_args__layout=["1.H", "S.2"], env_args__n_agents=2, env_args__episode_limit=8,
             roles=["hop_plus_wm", "RAND"], batch_size_run=32, buffer_size=64, batch_size=64, test_nepisode=32,
             conv_channels=[16], wm_hidden_dim=64, wm_latent_dim=32, wm_spatial_channels=16, wm_epochs=1, wm_lr=0.003,
-            wm_reward_coef=10.0, wm_explore="softmax")   # a fresh planner's near-equal Q: near-uniform, varied data
+            wm_reward_coef=10.0, wm_explore="softmax",   # a fresh planner's near-equal Q: near-uniform, varied data
+            wm_coplayer_expectation="exact")   # the planner that collects the fits' episodes (tolerances were set
+                                               # on those fits; which planner collects them is not under test)
 
 
 def _filled_experiment(**overrides):
@@ -297,8 +299,9 @@ def test_at_the_episode_limit_the_learned_planner_counts_no_future(fitted):
         q_sim = planner.q(simulator, root, _uniform_coplayers, generator)[0]
         obs, time, _, avail = simulator.observe(root)
         q_model = planner.q(latent, latent.root(obs, time, prev, avail), _uniform_coplayers, generator)[0]
-        assert int(q_model.argmax()) == int(q_sim.argmax()), (steps_left, q_sim, q_model)
-        picked.append(int(q_sim.argmax()))
+        chosen = int(q_model.argmax())                  # one of the simulator's best (WAIT moves tie at 2.7)
+        assert float(q_sim[chosen]) == pytest.approx(float(q_sim.max())), (steps_left, q_sim, q_model)
+        picked.append(chosen)
         if steps_left == 1:
             assert abs(float(q_model[STAY_ACTION])) < 0.05 and float(q_sim[STAY_ACTION]) == 0.0   # the reward alone
         core.step(np.array([[STAY_ACTION, STAY_ACTION]]))
