@@ -1,9 +1,10 @@
 """World-model planner decisions/s (docs/methods.md: World-model planning): one JSON line per setting.
 
 A decision is one planning agent's action at one step: ``WMPlannerActor.act`` for every agent of
-``--envs`` envs of stag_hunt_small (4 agents each), i.e. OMG-free MOA co-player predictions plus the
+``--envs`` envs of stag_hunt (the default env config; 4 agents each), i.e. OMG-free MOA co-player predictions plus the
 batched lookahead in the (untrained, torch seed 0) latent world model. Settings: one_step and h_step
-(horizon 3) with the exact (216 co-player joint actions) or sampled (16) expectation. ``wall`` is
+(horizon 3) with the exact (216 co-player joint actions), sampled (16) or stratified (16, the default)
+expectation. ``wall`` is
 elapsed time, ``cpu`` process time (less disturbed by other load); best of ``--repeats`` steps.
 
     python -m benchmarks.bench_wm_planner [--envs 16] [--threads 1] [--repeats 3] [--device cpu]
@@ -20,9 +21,11 @@ import torch
 import envs
 from controllers.actors import StepInputs
 from controllers.wm_actor import WMPlannerActor
+from planners.wm_planner import ENUMERATED
 from tests.helpers import make_args
 
-SETTINGS = [("one_step", 1, "exact"), ("one_step", 1, "sampled"), ("h_step", 3, "exact"), ("h_step", 3, "sampled")]
+SETTINGS = [(planner, horizon, expectation) for planner, horizon in (("one_step", 1), ("h_step", 3))
+            for expectation in ("exact", "sampled", "stratified")]
 
 
 def bench(planner: str, horizon: int, expectation: str, n_envs: int, repeats: int, device: str) -> dict:
@@ -49,7 +52,7 @@ def bench(planner: str, horizon: int, expectation: str, n_envs: int, repeats: in
         cpu.append(time.process_time() - start_cpu)
     decisions = len(env_idx)
     return {"bench": "wm_planner", "env": args.env, "planner": planner, "horizon": horizon,
-            "expectation": expectation, "samples": args.wm_samples if expectation == "sampled" else None,
+            "expectation": expectation, "samples": None if expectation in ENUMERATED else args.wm_samples,
             "planning_agents": decisions, "device": device, "torch_threads": torch.get_num_threads(),
             "decisions_per_s": round(decisions / min(wall), 1), "cpu_decisions_per_s": round(decisions / min(cpu), 1),
             "repeats": repeats}
