@@ -21,7 +21,6 @@ import torch
 import envs
 from controllers.actors import StepInputs
 from controllers.wm_actor import WMPlannerActor
-from planners.wm_planner import ENUMERATED
 from tests.helpers import make_args
 
 SETTINGS = [(planner, horizon, expectation) for planner, horizon in (("one_step", 1), ("h_step", 3))
@@ -52,7 +51,7 @@ def bench(planner: str, horizon: int, expectation: str, n_envs: int, repeats: in
         cpu.append(time.process_time() - start_cpu)
     decisions = len(env_idx)
     return {"bench": "wm_planner", "env": args.env, "planner": planner, "horizon": horizon,
-            "expectation": expectation, "samples": None if expectation in ENUMERATED else args.wm_samples,
+            "expectation": expectation, "samples": actor.planner.settings.draws,
             "planning_agents": decisions, "device": device, "torch_threads": torch.get_num_threads(),
             "decisions_per_s": round(decisions / min(wall), 1), "cpu_decisions_per_s": round(decisions / min(cpu), 1),
             "repeats": repeats}

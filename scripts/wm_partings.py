@@ -27,16 +27,21 @@ REWARD_TOLERANCE = 0.1
 TERMS = ("reward", "continuation", "next_state")
 
 
+def check_explainable(settings, what: str) -> None:
+    """ValueError (prefixed ``what``) unless ``settings`` (a ``PlannerSettings``) allow splitting Q into
+    reward, continuation and next state: a one-step planner whose expectation does not draw, so that
+    the learned and the true planner step the same branches."""
+    from planners.wm_planner import ENUMERATED
+    if settings.depth != 1 or settings.draws is not None:
+        raise ValueError(f"{what}: the split of Q into reward, continuation and next state needs wm_planner "
+                         f"one_step and the same branches in both models, so the co-player expectation must "
+                         f"not draw ({' or '.join(ENUMERATED)}); got {settings.planner}, {settings.expectation}")
+
+
 def explain_partings(planner, latent, latent_root, simulator, simulator_root, coplayers, generator,
                      channel_names: tuple[str, ...]) -> list[dict]:
     """One record per row of the two roots (the same decisions) whose argmaxes differ; [] if none."""
-    from planners.wm_planner import ENUMERATED
-    if planner.settings.depth != 1:
-        raise ValueError("explain_partings: the split of Q into reward, continuation and next state holds for "
-                         "wm_planner one_step only")
-    if planner.settings.expectation not in ENUMERATED:
-        raise ValueError(f"explain_partings: both planners must step the same branches, so the co-player "
-                         f"expectation must not draw ({' or '.join(ENUMERATED)}; got {planner.settings.expectation})")
+    check_explainable(planner.settings, "explain_partings")
     learned = planner.branches(latent, latent_root, coplayers, generator)
     true = planner.branches(simulator, simulator_root, coplayers, generator)
     if not (torch.equal(learned.row, true.row) and torch.equal(learned.joint, true.joint)):

@@ -227,17 +227,18 @@ def main() -> int:
     if options.coplayers == "moa" and moa is None:
         parser.error(f"--coplayers moa: {options.model} is a world-model fit without an MOA; give the checkpoint "
                      f"folder of a hop_plus_wm run")
-    from planners.wm_planner import ENUMERATED
+    from scripts.wm_partings import check_explainable
     planner = WMPlanner(planner_settings(args))
-    if options.explain is not None and (planner.settings.depth != 1 or planner.settings.expectation not in ENUMERATED):
-        parser.error(f"--explain: the split needs wm_planner one_step and the same branches in both models "
-                     f"(wm_coplayer_expectation exact or top_mass); the run plans with {args.wm_planner}, "
-                     f"{args.wm_coplayer_expectation}")
+    if options.explain is not None:
+        try:
+            check_explainable(planner.settings, "--explain")
+        except ValueError as error:
+            parser.error(str(error))
     for mixture in options.mixtures:
         row = {"env": options.env_config, "mixture": mixture, "episodes": options.episodes,
                "coplayers": options.coplayers,
                "planner": args.wm_planner, "horizon": args.wm_horizon, "expectation": args.wm_coplayer_expectation,
-               "samples": None if args.wm_coplayer_expectation in ENUMERATED else args.wm_samples}
+               "samples": planner.settings.draws}
         for variant in options.variants:
             partings = [] if options.explain is not None and variant == "learned" else None
             result = play(args, model, planner, mixture, variant, options.episodes, options.seed,

@@ -78,13 +78,18 @@ def test_coplayer_model_decides_between_stag_and_hare(expectation):
     assert stayer.argmax() == LEFT and stayer[LEFT] == pytest.approx(0.9 * 1)
 
 
-def test_exact_expectation_weighs_the_coplayer_outcomes():
-    # both agents stand on the stag; the co-player plays STAG with probability 0.3 (STAY otherwise)
+def _on_the_stag_together():
+    """Both agents stand on the stag (layout H1S2 after one step); STAG together pays 5 each."""
     core = StagHuntCore(1, n_agents=2, layout=["H1S2"], seed=0)
     core.reset(np.array([0]))
     core.step(np.array([[RIGHT, LEFT]]))
     model = SimulatorModel(core)
-    root = model.root(core, np.array([0]), np.array([0]), torch.tensor([[RIGHT, LEFT]]))
+    return model, model.root(core, np.array([0]), np.array([0]), torch.tensor([[RIGHT, LEFT]]))
+
+
+def test_exact_expectation_weighs_the_coplayer_outcomes():
+    # both agents stand on the stag; the co-player plays STAG with probability 0.3 (STAY otherwise)
+    model, root = _on_the_stag_together()
     q = WMPlanner(PlannerSettings(planner="one_step", expectation="exact")).q(
         model, root, stag_seekers(0.3), torch.Generator().manual_seed(0))[0]
     assert q[STAG] == pytest.approx(0.3 * 5) and q.argmax() == STAG
@@ -94,11 +99,7 @@ def test_exact_expectation_weighs_the_coplayer_outcomes():
 def test_top_mass_drops_the_unlikely_coplayer_actions(mass, expected):
     # both agents on the stag; the co-player plays STAG with probability 0.3, STAY with 0.7: keeping
     # 0.7 of the mass keeps STAY alone (a lone STAG pays nothing), more keeps both (the exact 0.3 * 5)
-    core = StagHuntCore(1, n_agents=2, layout=["H1S2"], seed=0)
-    core.reset(np.array([0]))
-    core.step(np.array([[RIGHT, LEFT]]))
-    model = SimulatorModel(core)
-    root = model.root(core, np.array([0]), np.array([0]), torch.tensor([[RIGHT, LEFT]]))
+    model, root = _on_the_stag_together()
     q = WMPlanner(PlannerSettings(planner="one_step", expectation="top_mass", mass=mass)).q(
         model, root, stag_seekers(0.3), torch.Generator().manual_seed(0))[0]
     assert q[STAG] == pytest.approx(expected)
@@ -129,15 +130,6 @@ def test_bad_settings_are_config_errors():
         PlannerSettings(expectation="mean")
     with pytest.raises(ConfigError, match="wm_mass"):
         PlannerSettings(expectation="top_mass", mass=0.0)
-
-
-def _on_the_stag_together():
-    """Both agents stand on the stag (layout H1S2 after one step); STAG together pays 5 each."""
-    core = StagHuntCore(1, n_agents=2, layout=["H1S2"], seed=0)
-    core.reset(np.array([0]))
-    core.step(np.array([[RIGHT, LEFT]]))
-    model = SimulatorModel(core)
-    return model, model.root(core, np.array([0]), np.array([0]), torch.tensor([[RIGHT, LEFT]]))
 
 
 @pytest.mark.parametrize("seed", range(20))

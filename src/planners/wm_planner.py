@@ -71,6 +71,11 @@ class PlannerSettings:
             raise ConfigError(f"wm_mass ({self.mass}) must be in (0, 1]")
 
     @property
+    def draws(self) -> int | None:
+        """Co-player joint actions drawn per row; None for an expectation that enumerates them."""
+        return None if self.expectation in ENUMERATED else self.samples
+
+    @property
     def depth(self) -> int:
         """Model steps per decision."""
         return self.horizon if self.planner == "h_step" else 1

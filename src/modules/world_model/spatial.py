@@ -63,9 +63,9 @@ EXACT_FLOAT64 = 1 << 53
 
 
 def _distinct(keys: torch.Tensor, key_space: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``keys [K]`` (or ``[K,D]``: rows of D integers) -> ``inverse [K]``, each key's index among the
+    """``keys [K]`` (or ``[K,W]``: rows of W integers) -> ``inverse [K]``, each key's index among the
     distinct keys (in increasing key order), and ``first [D]``, the position of one occurrence of each
-    distinct key. Keys known to lie in a small ``[0, key_space)`` are marked in an array (linear time)
+    of the D distinct keys. Keys known to lie in a small ``[0, key_space)`` are marked in an array (linear time)
     instead of sorted."""
     if keys.dim() == 2:
         distinct_keys, inverse = torch.unique(keys, dim=0, return_inverse=True)
