@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from utils.config import build_config, merge_checked, parse_cli, parse_overrides
+from utils.config import build_config, merge_checked, parse_cli, parse_overrides, saved_settings_differ
 from utils.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -127,3 +127,10 @@ def test_script_overrides_are_yaml_values_and_bad_items_are_one_error():
         parse_overrides(["roles"], "--set")
     with pytest.raises(ConfigError, match=r"--set roles: '\[hop,' is not valid yaml"):
         parse_overrides(["roles=[hop,"], "--set")
+
+
+def test_saved_settings_differ_names_each_mismatch_and_what_a_saved_file_lacks():
+    saved = {"env": "stag_hunt", "width": 8, "extra": 1}
+    assert saved_settings_differ(saved, {"env": "stag_hunt", "width": 8}) == ""
+    text = saved_settings_differ(saved, {"env": "snowdrift", "width": 8, "gate": True}, {"gate": "wm_reward_gate"})
+    assert text == "env='stag_hunt' (this run needs 'snowdrift'), wm_reward_gate=None (this run needs True)"

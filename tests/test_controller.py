@@ -83,7 +83,7 @@ def test_frozen_checkpoint_role_plays_saved_policy(tmp_path):
 def test_frozen_checkpoint_for_another_env_is_rejected(tmp_path):
     exp = make_experiment(**SMALL)
     exp.mac.save_models(str(tmp_path))
-    with pytest.raises(ConfigError, match="env='stag_hunt' but this run needs 'snowdrift'"):
+    with pytest.raises(ConfigError, match=r"env='stag_hunt' \(this run needs 'snowdrift'\)"):
         make_experiment(env="snowdrift_small", roles=[f"ckpt:{tmp_path}", "ND", "ND", "ND"], learners=[],
                         evaluate=True, **SMALL)
 

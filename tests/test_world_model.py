@@ -139,13 +139,13 @@ def test_a_checkpoint_refuses_a_world_model_built_with_other_settings(tmp_path):
     make_experiment("hop_plus_wm", **gated).restore(os.path.dirname(directory))       # the same settings load
     ungated = make_experiment("hop_plus_wm", **{**gated, "wm_reward_gate": False})
     before = {name: value.clone() for name, value in ungated.mac.modules()["world_model"].state_dict().items()}
-    with pytest.raises(CheckpointError, match=r"wm_reward_gate=True \(this run builds False\)"):
+    with pytest.raises(CheckpointError, match=r"wm_reward_gate=True \(this run needs False\)"):
         ungated.restore(os.path.dirname(directory))
     assert all(torch.equal(value, ungated.mac.modules()["world_model"].state_dict()[name])
                for name, value in before.items())
     os.remove(os.path.join(directory, "world_model.config.json"))                          # saved before the record
     ungated.restore(os.path.dirname(directory))
-    with pytest.raises(CheckpointError, match=r"wm_reward_gate=False \(this run builds True\)"):
+    with pytest.raises(CheckpointError, match=r"wm_reward_gate=False \(this run needs True\)"):
         make_experiment("hop_plus_wm", **gated).restore(os.path.dirname(directory))
 
 

@@ -11,6 +11,7 @@ from munch import Munch
 
 from modules.agents import REGISTRY as AGENT_REGISTRY
 from modules.agents.cnn_actor_critic import PolicyInputSpec
+from utils.config import saved_settings_differ
 from utils.errors import ConfigError
 from utils.safe_load import read_json, read_torch
 
@@ -121,9 +122,9 @@ class PolicyNetworks(nn.Module):
             raise ConfigError(f"policy in '{directory}' takes extra inputs (extra_dim={config['extra_dim']}, e.g. "
                               "hop_plus subgoals), which a frozen ckpt: role cannot provide; use a policy without "
                               "them (ppo, or hop_plus with use_subgoal=False and no 'moa' in policy_inputs)")
-        for key, value in (expect or {}).items():
-            if config.get(key) != value:
-                raise ConfigError(f"policy in '{directory}' has {key}={config.get(key)!r} but this run needs {value!r}")
+        differ = saved_settings_differ(config, expect or {})
+        if differ:
+            raise ConfigError(f"policy in '{directory}' is incompatible with this run: {differ}")
         nets = cls(config)
         weights = read_torch(os.path.join(directory, WEIGHTS_FILE), f"saved policy in '{directory}'")
         try:

@@ -8,6 +8,7 @@ from munch import Munch
 
 from components.episode_buffer import BatchData, EpisodeBatch
 from runners.parallel_runner import ParallelRunner
+from utils.config import saved_settings_differ
 from utils.errors import ConfigError
 from utils.safe_load import read_torch
 
@@ -43,10 +44,9 @@ def load_dataset(path: str, args: Munch) -> tuple[EpisodeBatch, dict]:
     if not isinstance(saved, dict) or "meta" not in saved or "fields" not in saved:
         raise ConfigError(f"dataset_path: '{path}' is not a dataset written by --config=collect")
     expected = dataset_meta(args)
-    differ = {k: (saved["meta"].get(k), v) for k, v in expected.items() if saved["meta"].get(k) != v}
+    differ = saved_settings_differ(saved["meta"], expected)
     if differ:
-        text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
-        raise ConfigError(f"dataset_path: '{path}' was collected with a different env: {text}")
+        raise ConfigError(f"dataset_path: '{path}' was collected with a different env: {differ}")
     scheme, groups, preprocess = ParallelRunner.base_scheme(args)
     episodes = saved["fields"]["filled"].shape[0]
     probe = EpisodeBatch(scheme, groups, 0, args.episode_limit + 1, preprocess=preprocess)

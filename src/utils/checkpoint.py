@@ -21,6 +21,8 @@ from typing import IO, Any, Iterator
 import numpy as np
 import torch
 
+from utils.config import saved_settings_differ
+
 STATE_FILE = "state.pt"
 RNG_FILE = "rng.pt"
 
@@ -92,11 +94,10 @@ def _check_config(directory: str, module: Any, name: str) -> None:
     if config is None:
         return
     saved = {**module.checkpoint_config_defaults, **recorded_module_config(directory, name)}
-    arg_names = getattr(module, "config_arg_names", {})
-    differ = [f"{arg_names.get(k, k)}={saved[k]!r} (this run builds {v!r})"
-              for k, v in config.items() if k in saved and saved[k] != v]
+    differ = saved_settings_differ(saved, {k: v for k, v in config.items() if k in saved},
+                                   getattr(module, "config_arg_names", {}))
     if differ:
-        raise CheckpointError(f"checkpoint {directory}: module '{name}' was saved with {', '.join(differ)}; "
+        raise CheckpointError(f"checkpoint {directory}: module '{name}' was saved with {differ}; "
                               f"set these options to the saved values to load it")
 
 

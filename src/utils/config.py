@@ -77,6 +77,15 @@ EXTRA_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def saved_settings_differ(saved: dict, needed: dict, names: dict[str, str] | None = None) -> str:
+    """What a saved artefact's settings ``saved`` get wrong for this run, which needs ``needed``:
+    ``"NAME=saved (this run needs value), ..."`` over the keys of ``needed`` (a key ``saved`` lacks
+    reads None; ``names`` maps keys to the option names a user sets), or ``""`` when none differ."""
+    names = names or {}
+    return ", ".join(f"{names.get(key, key)}={saved.get(key)!r} (this run needs {value!r})"
+                     for key, value in needed.items() if saved.get(key) != value)
+
+
 def load_yaml(path: str, what: str) -> dict:
     """Read one yaml mapping; a missing file or a non-mapping is a ConfigError."""
     if not os.path.isfile(path):

@@ -7,6 +7,7 @@ import os
 import torch
 import torch.nn as nn
 
+from utils.config import saved_settings_differ
 from utils.errors import ConfigError
 from utils.safe_load import read_json, read_torch
 
@@ -34,10 +35,9 @@ def check_saved(config: dict, directory: str, name: str, key: str) -> None:
     saved = read_json(config_path, key)
     if not isinstance(saved, dict):
         raise ConfigError(f"{key}: {config_path} does not hold a mapping")
-    differ = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
+    differ = saved_settings_differ(saved, config)
     if differ:
-        text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
-        raise ConfigError(f"{key}: the {name} saved in '{directory}' is incompatible with this run: {text}")
+        raise ConfigError(f"{key}: the {name} saved in '{directory}' is incompatible with this run: {differ}")
 
 
 def load_into(module: nn.Module, directory: str, name: str, key: str) -> None:

@@ -6,6 +6,7 @@ import os
 
 import torch
 
+from utils.config import saved_settings_differ
 from utils.errors import ConfigError
 from utils.safe_load import read_torch
 
@@ -33,11 +34,9 @@ def read_fitted(path: str, config: dict) -> dict:
     saved = read_torch(path, KEY)
     if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict) or "state_dict" not in saved:
         raise ConfigError(f"{KEY}: '{path}' does not hold a fitted world model ({{'config', 'state_dict'}})")
-    built = saved_config(saved)
-    differ = {k: (built.get(k), v) for k, v in config.items() if built.get(k) != v}
+    differ = saved_settings_differ(saved_config(saved), config)
     if differ:
-        text = ", ".join(f"{k}={old!r} (this run needs {new!r})" for k, (old, new) in differ.items())
-        raise ConfigError(f"{KEY}: the world model in '{path}' is incompatible with this run: {text}")
+        raise ConfigError(f"{KEY}: the world model in '{path}' is incompatible with this run: {differ}")
     return saved["state_dict"]
 
 
