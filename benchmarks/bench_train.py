@@ -46,6 +46,7 @@ def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dic
     exp = Experiment(args, Logger(get_logger()))
     if trained is not None:
         exp.restore(trained)
+    checkpoint_t_env = exp.runner.t_env if trained is not None else None
     exp.train_step()                                      # warm-up (allocations, first Adam step)
     rollout = 0.0
     per_learner = {learner.name: 0.0 for learner in exp.learners}
@@ -66,7 +67,7 @@ def measure(alg: str, env: str, batch_size: int, iterations: int, overrides: dic
             "rollout_env_steps_per_s": round(steps / rollout, 1), "update_s_per_iteration": round(update / iterations, 4),
             "rollout_s_per_iteration": round(rollout / iterations, 4),
             "update_s_per_learner": {name: round(t / iterations, 4) for name, t in per_learner.items()},
-            "overrides": overrides, "trained": trained}
+            "overrides": overrides, "trained": trained, "checkpoint_t_env": checkpoint_t_env}
 
 
 def variant(entry: str) -> tuple[str, dict]:
