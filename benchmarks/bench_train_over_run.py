@@ -1,11 +1,12 @@
 """One training iteration's cost along a run: ``bench_train`` of two algs started from their runs'
 checkpoints at the same env steps (0 = fresh networks), interleaved, one JSON line per step with
-the median of each alg's env steps/s and the ratio; then the whole run's figure, the summed time
-per env step of one alg over the other's (steps equally spaced: what a run of the same length
-costs on the iterations of these checkpoints).
+the median of each alg's env steps/s and the ratio; then the whole run's figure: the seconds per
+env step of each alg integrated over the run (trapezoids between the checkpoints), one over the
+other, i.e. what a run from the first to the last checkpoint costs if each iteration costs what
+the nearest checkpoints' iterations cost.
 
-    python -m benchmarks.bench_train_over_run --base hop_plus=results/sweeps/hop_plus_sp200k_ckpt10k/seed1/models/<run> \
-        --other hop_plus_wm=results/sweeps/hop_plus_wm_sp200k_ckpt10k/seed1/models/<run> \
+    python -m benchmarks.bench_train_over_run --base hop_plus --other hop_plus_wm \
+        --pairs <hop_plus run's model folder>,<hop_plus_wm run's model folder> [more pairs: other seeds] \
         --steps 0 10000 20000 40000 100000 200000 --repeats 3 --plot docs/figures/bench_train_over_run.png
 
 Each checkpoint is the one closest to the step in its folder (``load_step``); the batch settings
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 
 import torch
@@ -22,17 +24,24 @@ import torch
 from benchmarks.bench_train import measure
 
 
-def alg_and_folder(item: str, flag: str) -> tuple[str, str]:
-    """``ALG=DIR`` -> (ALG, DIR)."""
-    alg, sep, folder = item.partition("=")
-    if not sep or not alg or not folder:
-        raise SystemExit(f"bench_train_over_run: {flag} must be ALG=DIR (a run's model folder), got '{item}'")
-    return alg, folder
+def folder_pair(item: str) -> tuple[str, str]:
+    """``BASE_DIR,OTHER_DIR`` -> (BASE_DIR, OTHER_DIR): the model folders of one run of each alg."""
+    base, sep, other = item.partition(",")
+    if not sep or not base or not other or "," in other:
+        raise SystemExit(f"bench_train_over_run: --pairs items must be BASE_DIR,OTHER_DIR (two runs' model folders), "
+                         f"got '{item}'")
+    return base, other
 
 
-def seconds_per_step_ratio(base: list[float], other: list[float]) -> float:
-    """Summed seconds per env step of ``other`` over ``base`` (each a list of env steps/s per checkpoint)."""
-    return sum(1 / v for v in other) / sum(1 / v for v in base)
+def run_seconds_ratio(steps: list[int], base: list[float], other: list[float]) -> float:
+    """Seconds ``other`` spends on a run over ``steps`` against ``base``'s, from their env steps/s at
+    each step: seconds per env step integrated by trapezoids (a single step: the plain ratio)."""
+    def run_seconds(speeds: list[float]) -> float:
+        per_step = [1 / v for v in speeds]
+        if len(steps) == 1:
+            return per_step[0]
+        return sum((b - a) * (x + y) / 2 for a, b, x, y in zip(steps, steps[1:], per_step, per_step[1:]))
+    return run_seconds(other) / run_seconds(base)
 
 
 def plot(rows: list[dict], base: str, other: str, path: str) -> None:
@@ -40,9 +49,11 @@ def plot(rows: list[dict], base: str, other: str, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [row["step"] for row in rows]
-    ax.plot(steps, [row["slower_by"] for row in rows], marker="o", label=f"{other} / {base}")
+    for pair in sorted({row["pair"] for row in rows}):
+        mine = [row for row in rows if row["pair"] == pair]
+        ax.plot([row["step"] for row in mine], [row["slower_by"] for row in mine], marker="o", label=f"--pairs item {pair}")
     ax.axhline(2.0, color="grey", linestyle="--", label="2x")
+    ax.set_title(f"one training iteration: {other} against {base}")
     ax.set_xlabel("checkpoint (env steps of training)")
     ax.set_ylabel(f"seconds per env step, x {base}'s")
     ax.set_ylim(bottom=0)
@@ -53,8 +64,10 @@ def plot(rows: list[dict], base: str, other: str, path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", required=True, metavar="ALG=DIR")
-    parser.add_argument("--other", required=True, metavar="ALG=DIR")
+    parser.add_argument("--base", required=True, metavar="ALG", help="the alg the other is measured against")
+    parser.add_argument("--other", required=True, metavar="ALG")
+    parser.add_argument("--pairs", nargs="+", required=True, metavar="BASE_DIR,OTHER_DIR",
+                        help="model folders of a run of each alg (e.g. one pair per seed)")
     parser.add_argument("--steps", nargs="+", type=int, required=True, help="checkpoint env steps; 0 = fresh networks")
     parser.add_argument("--env", default="stag_hunt_small")
     parser.add_argument("--iterations", type=int, default=4)
@@ -63,10 +76,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--plot", default="", help="write the ratio per checkpoint to this png")
     opts = parser.parse_args()
-    if any(step < 0 for step in opts.steps):
-        parser.error(f"--steps must be env steps >= 0, got {opts.steps}")
+    if any(step < 0 for step in opts.steps) or opts.steps != sorted(set(opts.steps)):
+        parser.error(f"--steps must be increasing env steps >= 0, got {opts.steps}")
+    pairs = [folder_pair(item) for item in opts.pairs]
+    missing = [folder for pair in pairs for folder in pair if not os.path.isdir(folder)]
+    if missing:
+        parser.error(f"--pairs: not a folder: {', '.join(missing)}")
     torch.set_num_threads(opts.threads)
-    (base, base_dir), (other, other_dir) = alg_and_folder(opts.base, "--base"), alg_and_folder(opts.other, "--other")
+    base, other = opts.base, opts.other
+    rows = []
+    for pair, (base_dir, other_dir) in enumerate(pairs):
+        rows += measure_pair(pair, base, base_dir, other, other_dir, opts)
+    if opts.plot:
+        plot(rows, base, other, opts.plot)
+
+
+def measure_pair(pair: int, base: str, base_dir: str, other: str, other_dir: str, opts: argparse.Namespace) -> list[dict]:
+    """One JSON line per checkpoint step of one pair of runs, then the pair's whole-run line."""
     rows = []
     for step in opts.steps:
         speeds: dict[str, list[float]] = {base: [], other: []}
@@ -77,19 +103,18 @@ def main() -> None:
                 result = measure(alg, opts.env, opts.batch_size, opts.iterations, {"load_step": step}, trained)
                 speeds[alg].append(result["env_steps_per_s"])
                 checkpoints[alg] = result["checkpoint_t_env"]
-        row = {"bench": "train_over_run", "step": step, "env": opts.env, "repeats": opts.repeats,
+        row = {"bench": "train_over_run", "pair": pair, "step": step, "env": opts.env, "repeats": opts.repeats,
                f"{base}_env_steps_per_s": round(statistics.median(speeds[base]), 1),
                f"{other}_env_steps_per_s": round(statistics.median(speeds[other]), 1),
                "slower_by": round(statistics.median(b / o for b, o in zip(speeds[base], speeds[other])), 2),
                "checkpoint_t_env": checkpoints}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    whole = seconds_per_step_ratio([r[f"{base}_env_steps_per_s"] for r in rows],
-                                   [r[f"{other}_env_steps_per_s"] for r in rows])
-    print(json.dumps({"bench": "train_over_run_summary", "env": opts.env, "steps": opts.steps,
-                      "slower_by_summed_over_steps": round(whole, 2)}), flush=True)
-    if opts.plot:
-        plot(rows, base, other, opts.plot)
+    whole = run_seconds_ratio(opts.steps, [r[f"{base}_env_steps_per_s"] for r in rows],
+                              [r[f"{other}_env_steps_per_s"] for r in rows])
+    print(json.dumps({"bench": "train_over_run_summary", "pair": pair, "env": opts.env, "steps": opts.steps,
+                      "slower_by_over_the_run": round(whole, 2)}), flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
 """``benchmarks.bench_train_over_run``: its arguments and the whole run's figure."""
 import pytest
 
-from benchmarks.bench_train_over_run import alg_and_folder, seconds_per_step_ratio
+from benchmarks.bench_train_over_run import folder_pair, run_seconds_ratio
 
 
-def test_a_run_costs_the_summed_seconds_per_step_not_the_mean_ratio():
-    # 100 and 50 steps/s against 100 and 100: 0.03 s against 0.02 s per pair of steps
-    assert seconds_per_step_ratio([100.0, 100.0], [100.0, 50.0]) == pytest.approx(1.5)
-    # the mean of the per-checkpoint ratios (1 and 4) would say 2.5; the run spends 1.6x
-    assert seconds_per_step_ratio([100.0, 400.0], [100.0, 100.0]) == pytest.approx(0.02 / 0.0125)
+def test_a_run_costs_its_seconds_per_step_integrated_over_the_steps():
+    # 100 and 50 steps/s against 100 and 100 over [0, 10]: 0.15 s against 0.10 s
+    assert run_seconds_ratio([0, 10], [100.0, 100.0], [100.0, 50.0]) == pytest.approx(1.5)
+    # the segment between far-apart checkpoints weighs more than a short one
+    speeds = [100.0, 100.0, 100.0]
+    assert run_seconds_ratio([0, 1, 11], speeds, [50.0, 100.0, 100.0]) == pytest.approx((0.015 + 0.1) / 0.11)
+    assert run_seconds_ratio([0, 10, 11], speeds, [50.0, 100.0, 100.0]) == pytest.approx((0.15 + 0.01) / 0.11)
+    # one checkpoint: the plain ratio of the seconds per step
+    assert run_seconds_ratio([5], [400.0], [100.0]) == pytest.approx(4.0)
 
 
-def test_alg_and_folder_refuses_an_item_without_a_folder():
-    assert alg_and_folder("hop_plus=a/b=c", "--base") == ("hop_plus", "a/b=c")
-    for bad in ("hop_plus", "=a", "hop_plus="):
-        with pytest.raises(SystemExit, match="--base must be ALG=DIR"):
-            alg_and_folder(bad, "--base")
+def test_a_pair_is_two_model_folders():
+    assert folder_pair("runs/a=1,runs/b") == ("runs/a=1", "runs/b")
+    for bad in ("runs/a", ",runs/b", "runs/a,", "a,b,c"):
+        with pytest.raises(SystemExit, match="--pairs items must be BASE_DIR,OTHER_DIR"):
+            folder_pair(bad)
