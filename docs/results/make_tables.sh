@@ -10,6 +10,8 @@ T="python -m scripts.table"
 $T "$S"/ppo "$S"/hop_plus "$S"/hop_plus_mixed "$S"/plan_* "$S"/short_* --rows name t_max --cols coplayers --metric 'test_return_role_{name}_mean' --out "$OUT/stag_hunt_small_focal.md"
 # stag_hunt_small self-play: test return summed over the 4 agents (maximum 12)
 $T "$S"/ppo "$S"/hop_plus "$S"/hop_plus_mixed "$S"/plan_* "$S"/short_* --rows name t_max --cols coplayers --where coplayers=self-play --metric test_return_mean --out "$OUT/stag_hunt_small_selfplay.md"
+# hop_plus_wm with the current defaults, 200k env steps: focal return (self-play: mean over the 4 planners)
+$T "$S"/wm200_hop_plus_wm "$S"/hop_plus_wm_sp200k "$S"/hop_plus_wm_sp200k_ckpt10k --rows name t_max --cols coplayers --metric 'test_return_role_{name}_mean' --out "$OUT/hop_plus_wm_focal_200k.md"
 # MOA top-1 accuracy on the co-players' alive steps (training episodes, last 3 logs): the current
 # MOA defaults (hop_plus_moa) and the earlier ones of the hop_plus runs (2 full-batch epochs, lr 0.001)
 $T "$S"/hop_plus_moa --rows name moa_lr moa_minibatches --cols coplayers --metric moa_top1 --last 3 --digits 3 --out "$OUT/moa_top1.md"
