@@ -1,6 +1,8 @@
 """One training iteration's cost along a run: ``bench_train`` of two algs started from their runs'
 checkpoints at the same env steps (0 = fresh networks), interleaved, one JSON line per step with
-the median of each alg's env steps/s and the ratio; then the whole run's figure: the seconds per
+the medians of each alg's env steps/s and seconds per iteration and the two ratios (per env step,
+``slower_by``, and per iteration: the algs' iterations hold different numbers of env steps once
+their episodes shorten); then the whole run's figure: the seconds per
 env step of each alg integrated over the run (trapezoids between the checkpoints), one over the
 other, i.e. what a run from the first to the last checkpoint costs if each iteration costs what
 the nearest checkpoints' iterations cost.
@@ -96,17 +98,23 @@ def measure_pair(pair: int, base: str, base_dir: str, other: str, other_dir: str
     rows = []
     for step in opts.steps:
         speeds: dict[str, list[float]] = {base: [], other: []}
+        iteration_s: dict[str, list[float]] = {base: [], other: []}
         checkpoints: dict[str, int | None] = {}
         for _ in range(opts.repeats):
             for alg, folder in ((base, base_dir), (other, other_dir)):
                 trained = None if step == 0 else folder
                 result = measure(alg, opts.env, opts.batch_size, opts.iterations, {"load_step": step}, trained)
                 speeds[alg].append(result["env_steps_per_s"])
+                iteration_s[alg].append(result["rollout_s_per_iteration"] + result["update_s_per_iteration"])
                 checkpoints[alg] = result["checkpoint_t_env"]
         row = {"bench": "train_over_run", "pair": pair, "step": step, "env": opts.env, "repeats": opts.repeats,
                f"{base}_env_steps_per_s": round(statistics.median(speeds[base]), 1),
                f"{other}_env_steps_per_s": round(statistics.median(speeds[other]), 1),
+               f"{base}_s_per_iteration": round(statistics.median(iteration_s[base]), 3),
+               f"{other}_s_per_iteration": round(statistics.median(iteration_s[other]), 3),
                "slower_by": round(statistics.median(b / o for b, o in zip(speeds[base], speeds[other])), 2),
+               "slower_by_per_iteration": round(statistics.median(
+                   o / b for b, o in zip(iteration_s[base], iteration_s[other])), 2),
                "checkpoint_t_env": checkpoints}
         rows.append(row)
         print(json.dumps(row), flush=True)
