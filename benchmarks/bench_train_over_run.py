@@ -50,16 +50,19 @@ def plot(rows: list[dict], base: str, other: str, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plt.subplots(figsize=(7, 4))
     for pair in sorted({row["pair"] for row in rows}):
         mine = [row for row in rows if row["pair"] == pair]
-        ax.plot([row["step"] for row in mine], [row["slower_by"] for row in mine], marker="o", label=f"--pairs item {pair}")
+        steps = [row["step"] for row in mine]
+        line, = ax.plot(steps, [row["slower_by"] for row in mine], marker="o", label=f"--pairs item {pair}: per env step")
+        ax.plot(steps, [row["slower_by_per_iteration"] for row in mine], marker="x", linestyle=":",
+                color=line.get_color(), label=f"--pairs item {pair}: per iteration")
     ax.axhline(2.0, color="grey", linestyle="--", label="2x")
     ax.set_title(f"one training iteration: {other} against {base}")
     ax.set_xlabel("checkpoint (env steps of training)")
-    ax.set_ylabel(f"seconds per env step, x {base}'s")
+    ax.set_ylabel(f"seconds, x {base}'s")
     ax.set_ylim(bottom=0)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
