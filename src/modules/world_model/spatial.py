@@ -125,7 +125,7 @@ class SpatialWorldModel(nn.Module):
         self.joint_layers = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(2 if late else 0))
         self.grid_head = nn.Conv2d(width, channels, 1)
         self.skip = nn.Parameter(torch.full((channels,), SKIP_INIT))
-        self._table_cache: tuple[tuple, torch.Tensor] | None = None   # (key, table) of _action_table, planning only
+        self._table_cache: dict[tuple, torch.Tensor] = {}   # _action_table's tables of the current kernels, planning only
         # per-cell reward rules: the pot at the agent's own cell from [what lies there,
         # own action, agents there playing it]; what pays everyone from [what lies on a cell, actions played there]
         self.reward_pot = _cell_rule(channels + self.n_actions + 1, hidden)
@@ -164,15 +164,20 @@ class SpatialWorldModel(nn.Module):
         planes = F.embedding_bag(index, table, counts.cumsum(0) - counts, mode="sum")  # [M, F*H*W]
         return planes.view(rows, height, width, features) if channels_last else planes.view(rows, features, height, width)
 
-    def _action_table(self, height: int, width: int, channels_last: bool, dtype: torch.dtype) -> torch.Tensor:
+    def _action_table(self, height: int, width: int, channels_last: bool, dtype: torch.dtype,
+                      by_occupied_cell: bool = False) -> torch.Tensor:
         """``[N*A*cells, F*H*W]``: the convolution of a one-hot action plane of every (agent, action,
-        cell), in the layout of ``_looked_up_actions``. Without gradients (planning) it is kept until
-        the kernels change (an optimiser step or a load bumps their version): a planner steps the
-        model hundreds of times between two updates."""
+        cell), in the layout of ``_looked_up_actions``; with ``by_occupied_cell`` (channels last) the
+        same values as ``[N, cells, A*H*W*F]``, agent and occupied cell first, for late fusion's
+        per-state kernels. Without gradients (planning) each layout is kept until the kernels change
+        (an optimiser step or a load bumps their version): a planner steps the model hundreds of
+        times between two updates."""
         weight = self._action_kernels()
-        key = (weight.data_ptr(), weight._version, height, width, channels_last, dtype, weight.device)
-        if not torch.is_grad_enabled() and self._table_cache is not None and self._table_cache[0] == key:
-            return self._table_cache[1]
+        version = (weight.data_ptr(), weight._version, weight.device)
+        key = (*version, height, width, channels_last, by_occupied_cell, dtype)
+        planning = not torch.is_grad_enabled()
+        if planning and key in self._table_cache:
+            return self._table_cache[key]
         n, features, cells = self.n_agents, weight.shape[0], height * width
         kernels = weight.transpose(0, 1).reshape(n * self.n_actions * features, 1, 3, 3).to(dtype)
         one_hot = torch.eye(cells, dtype=dtype, device=weight.device).view(cells, 1, height, width)
@@ -181,8 +186,11 @@ class SpatialWorldModel(nn.Module):
         if channels_last:
             table = table.permute(0, 1, 3, 4, 2)
         table = table.reshape(n * self.n_actions * cells, -1)
-        if not torch.is_grad_enabled():
-            self._table_cache = (key, table)
+        if by_occupied_cell:
+            table = table.view(n, self.n_actions, cells, -1).transpose(1, 2).reshape(n, cells, -1)
+        if planning:     # the tables of older kernels are stale
+            self._table_cache = {k: v for k, v in self._table_cache.items() if k[:3] == version}
+            self._table_cache[key] = table
         return table
 
     def state_features(self, latent: torch.Tensor) -> torch.Tensor:
@@ -249,9 +257,8 @@ class SpatialWorldModel(nn.Module):
             inverse, first = _distinct(torch.stack([state_cell, nearby_actions.flatten()], dim=1))
         row, at = first // cells, first % cells
         # each state's action kernels: agent k playing a, summed over the cells k occupies, at every cell
-        table = self._action_table(height, width, True, states.dtype).view(n, self.n_actions, cells, cells, width_f)
-        kernels = torch.bmm(occupied.flatten(2).transpose(0, 1),                       # [N,S,A*HW*F]
-                            table.transpose(1, 2).reshape(n, cells, -1)).view(-1, width_f)
+        table = self._action_table(height, width, True, states.dtype, by_occupied_cell=True)  # [N,cells,A*HW*F]
+        kernels = torch.bmm(occupied.flatten(2).transpose(0, 1), table).view(-1, width_f)   # [N,S,A*HW*F]
         agent = torch.arange(n, device=states.device)
         index = ((agent * n_states + slot[row, None]) * self.n_actions + joint[row]) * cells + at[:, None]  # [E,N]
         actions = F.embedding_bag(index, kernels, mode="sum")                          # [E,F]
