@@ -125,15 +125,21 @@ def test_late_fusion_steps_each_distinct_cell_once_and_is_the_same_function(seed
 
 
 def test_the_planning_table_follows_every_change_of_the_kernels():
-    """Without gradients the action table is kept between steps; after an optimiser step, or a
-    load of other weights, the looked-up planes are again exactly their convolution."""
+    """Without gradients the action table is kept between steps, in each layout a step reads; after
+    an optimiser step, or a load of other weights, the looked-up planes are again exactly their
+    convolution, and a planner's step of branches sharing a state (late fusion's per-state kernels)
+    is again the step computed with gradients, where nothing is kept."""
     model = _fusion_model(3, "late")
     generator = torch.Generator().manual_seed(3)
     grid = (torch.rand(4, *model.obs_shape, generator=generator) < 0.4).float()
     joint = torch.randint(0, model.n_actions, (4, model.n_agents), generator=generator)
     planes = _action_planes(model, grid, joint)
+    latent, rows = 8 * (2 * grid[:2] - 1), torch.tensor([0, 1, 0, 1])
 
     def planned_and_convolved():
+        with torch.no_grad():
+            shared = model.step(latent[rows], joint, model.state_features(latent), rows)[0]
+        assert torch.allclose(shared, model.step(latent[rows], joint)[0].detach(), atol=1e-4)
         with torch.no_grad():
             return model._looked_up_actions(grid, joint), model.action_conv(planes)
 
