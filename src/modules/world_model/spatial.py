@@ -67,16 +67,13 @@ def _distinct(keys: torch.Tensor, key_space: int | None = None) -> tuple[torch.T
     distinct keys (in increasing key order), and ``first [D]``, the position of one occurrence of each
     of the D distinct keys. Keys known to lie in a small ``[0, key_space)`` are marked in an array (linear time)
     instead of sorted."""
-    if keys.dim() == 2:
-        distinct_keys, inverse = torch.unique(keys, dim=0, return_inverse=True)
-        distinct = len(distinct_keys)
-    elif key_space is not None and key_space <= DENSE_KEYS:
+    if keys.dim() == 1 and key_space is not None and key_space <= DENSE_KEYS:
         seen = torch.zeros(key_space, dtype=torch.long, device=keys.device)
         seen[keys] = 1
         index = seen.cumsum_(0) - 1
         inverse, distinct = index[keys], int(index[-1]) + 1 if key_space else 0
-    else:
-        distinct_keys, inverse = torch.unique(keys, return_inverse=True)
+    else:                                                   # rows of integers are compared whole
+        distinct_keys, inverse = torch.unique(keys, dim=0 if keys.dim() == 2 else None, return_inverse=True)
         distinct = len(distinct_keys)
     first = torch.zeros(distinct, dtype=torch.long, device=keys.device).scatter_(
         0, inverse, torch.arange(len(keys), device=keys.device))
